@@ -1,0 +1,13 @@
+"""ntm_nb: the Neural Turing Machine (Graves, Wayne & Danihelka, 2014), built to be read,
+trained and explored in Jupyter.
+
+Modules, in dependency order: ``memory`` (eqs. 2-4), ``addressing`` (eqs. 5-9),
+``controller``, ``heads``, ``model`` (the NTM), ``baseline`` (the LSTM baseline).
+"""
+
+from ntm_nb.baseline import LSTMBaseline, LSTMConfig
+from ntm_nb.model import NTM, NTMConfig, NTMState, Trace
+
+__version__ = "0.1.0"
+
+__all__ = ["NTM", "NTMConfig", "NTMState", "Trace", "LSTMBaseline", "LSTMConfig", "__version__"]

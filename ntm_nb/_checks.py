@@ -1,0 +1,120 @@
+"""Argument checks for the public entry points.
+
+Each raises a ``TypeError`` or ``ValueError`` whose message names the argument, what was
+given and what is accepted. They run once per call of a public function, never inside the
+model's per-step hot path.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+#: Tolerance for "sums to one" and "is non-negative" checks on weightings.
+DIST_TOL = 1e-3
+
+
+def check_tensor(name: str, x: object) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def check_shape(
+    name: str,
+    x: object,
+    ndim: int | Sequence[int],
+    expected: str,
+    *,
+    last: int | None = None,
+    batch: int | None = None,
+    like: Tensor | None = None,
+) -> None:
+    """Check the number of dimensions (and optionally the last size, batch size, or a twin)."""
+    x = check_tensor(name, x)
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x.dim() not in allowed:
+        raise ValueError(
+            f"{name}: expected {expected} ({' or '.join(map(str, allowed))} dimensions), "
+            f"got shape {tuple(x.shape)}"
+        )
+    if last is not None and x.shape[-1] != last:
+        raise ValueError(
+            f"{name}: expected last dimension {last} ({expected}), got shape {tuple(x.shape)}"
+        )
+    if batch is not None and x.shape[0] != batch:
+        raise ValueError(
+            f"{name}: batch size {x.shape[0]} does not match the batch size {batch} "
+            f"of the other arguments (got shape {tuple(x.shape)})"
+        )
+    if like is not None and x.shape != like.shape:
+        raise ValueError(f"{name}: expected shape {tuple(like.shape)}, got {tuple(x.shape)}")
+
+
+def check_same_batch(**tensors: Tensor) -> None:
+    sizes = {n: t.shape[0] for n, t in tensors.items()}
+    if len(set(sizes.values())) > 1:
+        described = ", ".join(f"{n}={b}" for n, b in sizes.items())
+        raise ValueError(f"mismatched batch sizes: {described}; all must be equal")
+
+
+def _finite(name: str, x: Tensor) -> None:
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name}: contains NaN or Inf")
+
+
+def check_min(name: str, x: Tensor, low: float) -> None:
+    _finite(name, x)
+    smallest = float(x.min()) if x.numel() else low
+    if smallest < low:
+        raise ValueError(f"{name}: must be >= {low}, got a value of {smallest:.4g}")
+
+
+def check_range(name: str, x: Tensor, low: float, high: float) -> None:
+    _finite(name, x)
+    if x.numel() == 0:
+        return
+    lo, hi = float(x.min()), float(x.max())
+    if lo < low or hi > high:
+        raise ValueError(
+            f"{name}: must lie in [{low}, {high}], got values in [{lo:.4g}, {hi:.4g}]"
+        )
+
+
+def check_distribution(name: str, w: Tensor) -> None:
+    """A weighting: non-negative entries that sum to 1 along the last dimension."""
+    _finite(name, w)
+    if w.numel() == 0:
+        return
+    if float(w.min()) < -DIST_TOL:
+        raise ValueError(
+            f"{name}: must be a distribution (entries >= 0, summing to 1 over the last "
+            f"dimension); found an entry of {float(w.min()):.4g}"
+        )
+    sums = w.sum(-1)
+    worst = float((sums - 1).abs().max())
+    if worst > DIST_TOL:
+        raise ValueError(
+            f"{name}: must be a distribution (entries >= 0, summing to 1 over the last "
+            f"dimension); a row sums to {float(sums.flatten()[(sums - 1).abs().argmax()]):.4g}"
+        )
+
+
+def check_positive_int(name: str, value: object, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an integer >= {low}, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name}: must be an integer >= {low}, got {value}")
+    return value
+
+
+def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(
+            f"{name}: unknown value {value!r}; accepted: {', '.join(map(repr, choices))}"
+        )
+    return value  # type: ignore[return-value]

@@ -1,0 +1,282 @@
+"""The Neural Turing Machine (paper section 3, Figure 1).
+
+One step, ``NTM.step(x_t, state)``:
+
+1. the controller reads [x_t, r_{t-1}] (the input and the previous read vectors);
+2. one linear layer turns its output into every head's parameters (``heads.Heads``);
+3. every head addresses the memory M_{t-1} (eqs. 5-9), all heads in one batched call;
+4. read heads read M_{t-1} (eq. 2); write heads erase and add (eqs. 3-4) to give M_t;
+5. the output layer maps [controller output, r_t] to logits for the target bits.
+
+The recurrent state is an explicit ``NTMState`` value: nothing is stored on the modules,
+so the same step runs eagerly (readable, traceable) or compiled by ``torch.compile``
+(fast), and the sequence loop, the notebooks and the compiled path all share it.
+
+Choices that the paper leaves open or departs from (Collier & Beel, 2018):
+
+* reads happen before the write of the same step, so every head addresses the same
+  memory and all heads are addressed with one call;
+* the initial read vectors and the initial weightings are learned (as biases); the
+  initial weighting starts peaked at row 0 so that location-based iteration has a
+  place to start (a uniform weighting is invariant under shifts);
+* memory starts at a small constant (1e-6) by default — Collier & Beel found it trains
+  about twice as fast as a learned initial memory; "learned" and "random" are options.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ntm_nb._checks import check_choice, check_positive_int
+from ntm_nb.addressing import _address
+from ntm_nb.controller import CONTROLLERS, ControllerState
+from ntm_nb.heads import HeadParams, Heads
+from ntm_nb.memory import _read, _write
+
+MEMORY_INITS = ("constant", "learned", "random")
+
+
+@dataclass
+class NTMConfig:
+    """Hyper-parameters of an NTM; the defaults are the paper's copy-task setup."""
+
+    input_size: int = 9  # bits per input step (copy: 8 data bits + 1 delimiter)
+    output_size: int = 8  # bits per output step (copy: 8 data bits)
+    controller: str = "lstm"  # "lstm" or "feedforward"
+    controller_size: int = 100  # units per controller layer (paper: 100 for copy)
+    controller_layers: int = 1  # number of controller layers
+    num_read_heads: int = 1  # R, read heads
+    num_write_heads: int = 1  # W, write heads
+    N: int = 128  # memory rows (locations); the paper uses 128 for every task
+    M: int = 20  # memory word width; the paper uses 20 for every task
+    shift_range: int = 1  # shifts over offsets -shift_range..shift_range
+    memory_init: str = "constant"  # "constant" (Collier & Beel), "learned" or "random"
+    memory_init_value: float = 1e-6  # value of the constant initial memory
+    initial_focus: float = 10.0  # logit of row 0 in the initial weightings (0 = uniform)
+
+    def __post_init__(self) -> None:
+        for name in ("input_size", "output_size", "controller_size", "controller_layers", "N", "M"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("num_read_heads", self.num_read_heads, 0)
+        check_positive_int("num_write_heads", self.num_write_heads, 0)
+        check_positive_int("shift_range", self.shift_range, 0)
+        if self.num_read_heads + self.num_write_heads < 1:
+            raise ValueError("num_read_heads + num_write_heads: need at least one head, got 0")
+        if 2 * self.shift_range + 1 > self.N:
+            raise ValueError(
+                f"shift_range: 2*shift_range+1 = {2 * self.shift_range + 1} offsets exceed "
+                f"N = {self.N} rows; accepted: 0 <= shift_range <= {(self.N - 1) // 2}"
+            )
+        check_choice("controller", self.controller, tuple(CONTROLLERS))
+        check_choice("memory_init", self.memory_init, MEMORY_INITS)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class NTMState(NamedTuple):
+    """Everything an NTM carries from one step to the next.
+
+    ``controller``: the controller's state (LSTM: h, c per layer; feed-forward: empty);
+    ``memory`` (B, N, M); ``w`` (B, R + W, N) the previous weighting of every head, read
+    heads first; ``r`` (B, R, M) the previous read vectors.
+    """
+
+    controller: ControllerState
+    memory: Tensor
+    w: Tensor
+    r: Tensor
+
+
+@dataclass
+class Trace:
+    """What happened inside the NTM at every step, for plots. Time is dimension 1.
+
+    ``w_read`` (B, T, R, N), ``w_write`` (B, T, W, N), ``k`` (B, T, H, M), ``beta``,
+    ``g``, ``gamma`` (B, T, H), ``s`` (B, T, H, 2S+1), ``e`` and ``a`` (B, T, W, M),
+    ``reads`` (B, T, R, M), ``memory`` (B, T, N, M) after each step's write. Heads are
+    ordered read heads first, as in ``HeadParams``.
+    """
+
+    w_read: Tensor
+    w_write: Tensor
+    k: Tensor
+    beta: Tensor
+    g: Tensor
+    s: Tensor
+    gamma: Tensor
+    e: Tensor
+    a: Tensor
+    reads: Tensor
+    memory: Tensor
+
+
+StepFn = Callable[..., tuple[Tensor, NTMState, Any]]
+
+
+class NTM(nn.Module):
+    """Neural Turing Machine: a controller, read and write heads, and a memory.
+
+    ``model(x)`` with ``x`` (B, T, input_size) returns logits (B, T, output_size);
+    ``model(x, return_trace=True)`` returns ``(logits, Trace)``. Apply a sigmoid to the
+    logits for bit probabilities. ``model.compile_step()`` switches training to a step
+    compiled with ``torch.compile`` (same function, same results, faster).
+    """
+
+    def __init__(self, config: NTMConfig | None = None, **overrides: Any) -> None:
+        super().__init__()
+        if config is None:
+            config = NTMConfig(**overrides)
+        elif overrides:
+            config = NTMConfig(**{**config.to_dict(), **overrides})
+        if not isinstance(config, NTMConfig):
+            raise TypeError(f"config: expected an NTMConfig, got {type(config).__name__}")
+        self.config = c = config
+        R, W = c.num_read_heads, c.num_write_heads
+        self.controller = CONTROLLERS[c.controller](
+            c.input_size + R * c.M, c.controller_size, c.controller_layers
+        )
+        self.heads = Heads(c.controller_size, R, W, c.M, c.shift_range)
+        self.output = nn.Linear(c.controller_size + R * c.M, c.output_size)
+        # Learned initial state (Collier & Beel: "learn initial reads and weightings as biases").
+        self.r0 = nn.Parameter(torch.randn(R, c.M) * 0.01)  # initial read vectors
+        w0 = torch.zeros(R + W, c.N)
+        w0[:, 0] = c.initial_focus
+        self.w0_logits = nn.Parameter(w0)  # initial weightings = softmax(w0_logits)
+        if c.memory_init == "learned":
+            self.memory0 = nn.Parameter(torch.randn(c.N, c.M) * 0.01)
+        self._step_fn: StepFn = self.step
+        self._compiled = False
+
+    # ------------------------------------------------------------------------------------
+    def initial_state(
+        self, batch_size: int, generator: torch.Generator | None = None
+    ) -> NTMState:
+        """The state before the first step of an episode (everything is reset per episode)."""
+        c = self.config
+        like = self.r0
+        if c.memory_init == "constant":
+            memory = like.new_full((batch_size, c.N, c.M), c.memory_init_value)
+        elif c.memory_init == "learned":
+            memory = self.memory0.expand(batch_size, -1, -1)
+        else:  # "random": a fresh draw each episode
+            memory = torch.randn(
+                batch_size, c.N, c.M, generator=generator, device=like.device, dtype=like.dtype
+            ) * 0.1
+        w = torch.softmax(self.w0_logits, dim=-1).expand(batch_size, -1, -1)
+        r = self.r0.expand(batch_size, -1, -1)
+        return NTMState(self.controller.initial_state(batch_size, like), memory, w, r)
+
+    def step(
+        self, x: Tensor, state: NTMState, trace: bool = False
+    ) -> tuple[Tensor, NTMState, HeadParams | None]:
+        """One time step. x: (B, input_size) -> logits (B, output_size), new state.
+
+        With ``trace=True`` the third value holds this step's head parameters.
+        This is the function that ``compile_step`` compiles: no checks, no Python state.
+        """
+        R = self.config.num_read_heads
+        h, ctrl = self.controller(torch.cat([x, state.r.flatten(1)], dim=-1), state.controller)
+        p = self.heads(h)
+        w = _address(state.memory, p.k, p.beta, p.g, p.s, p.gamma, state.w)  # (B, R+W, N)
+        r = _read(state.memory, w[:, :R])  # (B, R, M)
+        memory = _write(state.memory, w[:, R:], p.e, p.a)  # (B, N, M)
+        y = self.output(torch.cat([h, r.flatten(1)], dim=-1))
+        return y, NTMState(ctrl, memory, w, r), (p if trace else None)
+
+    # ------------------------------------------------------------------------------------
+    def compile_step(self, enable: bool = True, **compile_kwargs: Any) -> "NTM":
+        """Use ``torch.compile(self.step)`` for training (calls with gradients enabled).
+
+        Falls back to the eager step, with a one-line warning, where no compiler is
+        available (e.g. no C++ toolchain) or compilation fails. Returns ``self``.
+        """
+        if not enable:
+            self._step_fn, self._compiled = self.step, False
+            return self
+        if not hasattr(torch, "compile") or (
+            shutil.which("c++") is None and shutil.which("g++") is None and shutil.which("cc") is None
+        ):
+            warnings.warn("ntm_nb: no C++ compiler found; torch.compile disabled, using the eager step")
+            return self
+        compile_kwargs.setdefault("dynamic", False)
+        self._step_fn = torch.compile(self.step, **compile_kwargs)
+        self._compiled = True
+        return self
+
+    @property
+    def is_compiled(self) -> bool:
+        return self._compiled
+
+    def _check_input(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"x: expected a torch.Tensor of shape (B, T, input_size), got {type(x).__name__}")
+        size = self.config.input_size
+        if x.dim() != 3 or x.shape[-1] != size:
+            raise ValueError(
+                f"x: expected shape (B, T, input_size={size}), got {tuple(x.shape)}"
+            )
+        if x.shape[0] < 1:
+            raise ValueError("x: batch size must be >= 1, got 0")
+        if not x.is_floating_point():
+            x = x.to(self.r0.dtype)
+        return x
+
+    def forward(
+        self, x: Tensor, return_trace: bool = False, state: NTMState | None = None
+    ) -> Tensor | tuple[Tensor, Trace]:
+        """Run a whole sequence. x: (B, T, input_size) -> logits (B, T, output_size)."""
+        x = self._check_input(x)
+        B, T, _ = x.shape
+        if state is None:
+            state = self.initial_state(B)
+        use_compiled = self._compiled and not return_trace and torch.is_grad_enabled()
+        step = self._step_fn if use_compiled else self.step
+        ys: list[Tensor] = []
+        steps: list[tuple[NTMState, HeadParams]] = []
+        for t in range(T):
+            try:
+                y, state, p = step(x[:, t], state, return_trace)
+            except Exception as err:  # compiler missing or broken: fall back once, loudly
+                if step is self.step:
+                    raise
+                warnings.warn(f"ntm_nb: torch.compile failed ({type(err).__name__}); using the eager step")
+                self.compile_step(False)
+                step = self.step
+                y, state, p = step(x[:, t], state, return_trace)
+            ys.append(y)
+            if return_trace:
+                steps.append((state, p))
+        logits = torch.stack(ys, dim=1)
+        if not return_trace:
+            return logits
+        return logits, self._make_trace(steps)
+
+    def _make_trace(self, steps: list[tuple[NTMState, HeadParams]]) -> Trace:
+        R = self.config.num_read_heads
+
+        def stack(get: Callable[[tuple[NTMState, HeadParams]], Tensor]) -> Tensor:
+            return torch.stack([get(item) for item in steps], dim=1).detach()
+
+        return Trace(
+            w_read=stack(lambda sp: sp[0].w[:, :R]),
+            w_write=stack(lambda sp: sp[0].w[:, R:]),
+            k=stack(lambda sp: sp[1].k),
+            beta=stack(lambda sp: sp[1].beta[..., 0]),
+            g=stack(lambda sp: sp[1].g[..., 0]),
+            s=stack(lambda sp: sp[1].s),
+            gamma=stack(lambda sp: sp[1].gamma[..., 0]),
+            e=stack(lambda sp: sp[1].e),
+            a=stack(lambda sp: sp[1].a),
+            reads=stack(lambda sp: sp[0].r),
+            memory=stack(lambda sp: sp[0].memory),
+        )
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
