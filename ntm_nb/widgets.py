@@ -1,0 +1,494 @@
+"""Interactive explorers for notebooks 01-03: one class a tool, each owning its widgets.
+
+================================  ======================================================
+class                             what it shows
+================================  ======================================================
+``MemoryExplorer``                one write (erase eq. 3, add eq. 4) and one read (eq. 2)
+``ContentAddressingExplorer``     cosine similarity (eq. 6) and content weighting (eq. 5)
+``AddressingExplorer``            the whole pipeline: w_c, w_g, w~, w (eqs. 5-9)
+``ShiftIterationExplorer``        "shift by one" repeated, with and without sharpening
+================================  ======================================================
+
+Each explorer is built with no arguments (a small seeded memory) or with a memory tensor
+``(N, M)`` or ``(1, N, M)``, and shows itself when it is the last value of a cell. Code and
+tests drive it without a browser: set a control's ``.value`` (``ex.beta.value = 20``) and
+read the data behind the plot (``ex.w_c``). Data attributes have no batch dimension:
+memories are ``(N, M)``, weightings ``(N,)``, vectors ``(M,)``. Every number is computed
+by the package's own functions (``ntm_nb.memory``, ``ntm_nb.addressing``).
+
+Each control is watched with ``observe(..., names="value")``; a change recomputes only what
+depends on it, moves the existing plot artists (``ntm_nb.viz.update_*``) and re-renders
+the figure into an ``ipywidgets.Image`` (``.image``; in the browser an
+``img.widget-image``). Numbers are shown in a ``Label`` (``.status``). Drawing into an
+``Image`` rather than printing into an ``Output`` keeps nbval's strict mode happy and
+works the same in JupyterLab, Voila and tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import ipywidgets as widgets
+import torch
+from torch import Tensor
+
+from ntm_nb import viz
+from ntm_nb.addressing import _cosine_similarity, content_weighting, interpolate, sharpen, shift
+from ntm_nb.memory import read, write
+
+__all__ = [
+    "MemoryExplorer",
+    "ContentAddressingExplorer",
+    "AddressingExplorer",
+    "ShiftIterationExplorer",
+    "focused_weighting",
+    "shift_distribution",
+    "default_memory",
+]
+
+_STYLE = {"description_width": "initial"}
+_SLIDER = widgets.Layout(width="320px")
+
+
+# ----------------------------------------------------------------------------------------
+# Inputs the explorers share
+# ----------------------------------------------------------------------------------------
+def default_memory(N: int = 16, M: int = 8, seed: int = 0) -> Tensor:
+    """A seeded random memory (N, M) with entries of order 1, for the explorers."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(N, M, generator=g).clamp(-2.0, 2.0)
+
+
+def _as_memory(memory: Tensor | None, N: int, M: int, seed: int) -> Tensor:
+    """Accept (N, M) or (1, N, M); return a detached float copy (N, M)."""
+    if memory is None:
+        return default_memory(N, M, seed)
+    if not isinstance(memory, Tensor):
+        raise TypeError(f"memory: expected a torch.Tensor (N, M) or (1, N, M), got {type(memory).__name__}")
+    if memory.dim() == 3 and memory.shape[0] == 1:
+        memory = memory[0]
+    if memory.dim() != 2 or memory.shape[0] < 3 or memory.shape[1] < 1:
+        raise ValueError(
+            f"memory: expected shape (N, M) or (1, N, M) with N >= 3 rows, got {tuple(memory.shape)}"
+        )
+    memory = memory.detach().to("cpu")
+    return (memory if memory.is_floating_point() else memory.float()).clone()
+
+
+def focused_weighting(N: int, focus: int, sharpness: float) -> Tensor:
+    """A weighting (N,) peaked at row ``focus``: w(i) proportional to exp(-sharpness d(i)^2),
+    d the circular distance from ``focus``. Sharpness 0 gives the uniform weighting; 20 is
+    one-hot to float precision. A teaching device for notebook 01, not a paper equation."""
+    i = torch.arange(N)
+    d = torch.minimum((i - focus) % N, (focus - i) % N).float()
+    return torch.softmax(-float(sharpness) * d * d, dim=0)
+
+
+def shift_distribution(offset: int, spread: float, shift_range: int = 1) -> Tensor:
+    """A shift weighting s (2R+1,) over offsets -R..R: 1 - spread on ``offset``, the rest
+    shared equally by the other offsets. Spread 0 is an exact shift by ``offset``."""
+    n = 2 * shift_range + 1
+    if not -shift_range <= offset <= shift_range:
+        raise ValueError(f"offset: must lie in -{shift_range}..{shift_range}, got {offset}")
+    s = torch.full((n,), float(spread) / (n - 1))
+    s[shift_range + offset] = 1.0 - float(spread)
+    return s
+
+
+def _one_hot(N: int, row: int) -> Tensor:
+    w = torch.zeros(N)
+    w[row] = 1.0
+    return w
+
+
+def _fmt(v: Tensor) -> str:
+    return "[" + ", ".join(f"{float(x):+.2f}" for x in v) + "]"
+
+
+# ----------------------------------------------------------------------------------------
+# The shared shell: controls, a status label and a figure rendered into an Image
+# ----------------------------------------------------------------------------------------
+class _Explorer:
+    """Owns ``.widget`` (the top-level container), ``.image`` and ``.status``.
+
+    Subclasses build their controls and figure, then call ``_finish_setup``; a control
+    change calls the handler registered for it, then ``_refresh`` re-renders.
+    """
+
+    widget: widgets.VBox
+    image: widgets.Image
+    status: widgets.Label
+
+    def _finish_setup(
+        self,
+        rows: list[list[widgets.Widget]],
+        renderer: viz.BlitRenderer,
+        handlers: dict[widgets.Widget, Callable[[], None]],
+    ) -> None:
+        self._renderer = renderer
+        self.status = widgets.Label()
+        self.image = widgets.Image(format="png")
+        controls = widgets.VBox([widgets.HBox(row) for row in rows])
+        self.widget = widgets.VBox([controls, self.status, self.image])
+        for control, handler in handlers.items():
+            control.observe(self._make_callback(handler), names="value")
+        self._refresh()
+
+    def _make_callback(self, handler: Callable[[], None]) -> Callable[[dict], None]:
+        def callback(change: dict) -> None:
+            handler()
+            self._refresh()
+
+        return callback
+
+    def _refresh(self) -> None:
+        self._draw()
+        self.image.value = self._renderer.render()
+        self.status.value = self._describe()
+
+    # Subclasses: move the artists to the current data / describe it in one line.
+    def _draw(self) -> None:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def figure(self):
+        """The matplotlib Figure behind ``.image`` (its changing artists are animated, so
+        render it with ``.image`` or ``_renderer.render()``, not ``savefig``)."""
+        return self._renderer.fig
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)  # short and stable (the container's repr holds PNG bytes)
+        return bundle
+
+    def __repr__(self) -> str:
+        N, M = self.memory.shape
+        return f"{type(self).__name__}(N={N}, M={M})"
+
+
+# ----------------------------------------------------------------------------------------
+# Notebook 01: reading and writing
+# ----------------------------------------------------------------------------------------
+class MemoryExplorer(_Explorer):
+    """One write then one read, with a weighting you shape by hand (eqs. 2-4).
+
+    Controls: ``.focus`` (the row the weighting peaks on), ``.sharpness`` (0 = uniform,
+    20 = one-hot), ``.erase`` (every entry of the erase vector e), ``.pattern`` and
+    ``.amplitude`` (the add vector a = amplitude x pattern).
+    Data: ``.memory`` (N, M) before, ``.w`` (N,), ``.e`` and ``.a`` (M,),
+    ``.memory_after`` (N, M) = write(memory, w, e, a) and ``.read_vector`` (M,) =
+    read(memory_after, w), i.e. reading back with the same weighting after the write.
+    """
+
+    PATTERNS = ("ones", "alternating", "ramp", "first half")
+
+    def __init__(self, memory: Tensor | None = None, *, seed: int = 0) -> None:
+        self.memory = _as_memory(memory, 12, 8, seed)
+        N, M = self.memory.shape
+        self.focus = widgets.IntSlider(value=min(3, N - 1), min=0, max=N - 1, description="focus row", style=_STYLE, layout=_SLIDER)
+        self.sharpness = widgets.FloatSlider(value=3.0, min=0.0, max=20.0, step=0.5, description="sharpness", style=_STYLE, layout=_SLIDER)
+        self.erase = widgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="erase e", style=_STYLE, layout=_SLIDER)
+        self.pattern = widgets.Dropdown(options=self.PATTERNS, value="alternating", description="add pattern", style=_STYLE, layout=widgets.Layout(width="240px"))
+        self.amplitude = widgets.FloatSlider(value=1.0, min=-1.0, max=1.0, step=0.05, description="add amplitude", style=_STYLE, layout=_SLIDER)
+        self._update_w()
+        self._update_write()
+        lim = max(float(self.memory.abs().max()), 1.0)
+        fig, self._handles = viz.plot_read_write_with_handles(
+            self.memory, self.w, self.memory_after, self.read_vector, vlim=lim
+        )
+        h = self._handles
+        renderer = viz.BlitRenderer(fig, [*h.w_bars, h.after, *h.read_bars])
+        self._finish_setup(
+            [[self.focus, self.sharpness], [self.erase], [self.pattern, self.amplitude]],
+            renderer,
+            {
+                self.focus: self._update_all,
+                self.sharpness: self._update_all,
+                self.erase: self._update_write,
+                self.pattern: self._update_write,
+                self.amplitude: self._update_write,
+            },
+        )
+
+    def _pattern_vector(self) -> Tensor:
+        M = self.memory.shape[1]
+        j = torch.arange(M)
+        name = self.pattern.value
+        if name == "ones":
+            return torch.ones(M)
+        if name == "alternating":
+            return 1.0 - 2.0 * (j % 2).float()
+        if name == "ramp":
+            return torch.linspace(-1.0, 1.0, M)
+        return (j < (M + 1) // 2).float()  # "first half"
+
+    def _update_w(self) -> None:
+        self.w = focused_weighting(self.memory.shape[0], self.focus.value, self.sharpness.value)
+
+    def _update_write(self) -> None:
+        M = self.memory.shape[1]
+        self.e = torch.full((M,), float(self.erase.value))
+        self.a = float(self.amplitude.value) * self._pattern_vector()
+        w, e, a = self.w[None], self.e[None], self.a[None]
+        self.memory_after = write(self.memory[None], w, e, a)[0]  # eqs. (3)-(4)
+        self.read_vector = read(self.memory_after[None], w)[0]  # eq. (2)
+
+    def _update_all(self) -> None:
+        self._update_w()
+        self._update_write()
+
+    def _draw(self) -> None:
+        viz.update_bars(self._handles.w_bars, self.w)
+        viz.update_image(self._handles.after, self.memory_after)
+        viz.update_bars(self._handles.read_bars, self.read_vector)
+
+    def _describe(self) -> str:
+        f = self.focus.value
+        return (
+            f"focus row {f}, sharpness {self.sharpness.value:.1f} → w({f}) = {float(self.w[f]):.3f}; "
+            f"erase e = {self.erase.value:.2f}; add a = {self.amplitude.value:+.2f} × {self.pattern.value}; "
+            f"read r = {_fmt(self.read_vector)}"
+        )
+
+
+# ----------------------------------------------------------------------------------------
+# Notebook 02: content addressing
+# ----------------------------------------------------------------------------------------
+class ContentAddressingExplorer(_Explorer):
+    """A key, its cosine similarity with every row (eq. 6) and the content weighting (eq. 5).
+
+    Controls: ``.key_row`` (the key is a copy of this row ...), ``.noise`` (... plus this
+    much of a fixed random direction) and ``.beta`` (key strength).
+    Data: ``.k`` (M,), ``.similarity`` (N,) and ``.w_c`` (N,).
+    The default memory has a duplicate pair (rows ``DUPLICATE``) and an all-zero row
+    (``ZERO_ROW``): a key copied from a duplicated row can never pick one of the pair, and
+    the zero row has similarity 0 with every key.
+    """
+
+    DUPLICATE = (2, 7)
+    ZERO_ROW = 10
+
+    def __init__(self, memory: Tensor | None = None, *, seed: int = 0) -> None:
+        if memory is None:
+            memory = default_memory(12, 6, seed)
+            memory[self.DUPLICATE[1]] = memory[self.DUPLICATE[0]]
+            memory[self.ZERO_ROW] = 0.0
+        self.memory = _as_memory(memory, 12, 6, seed)
+        N, M = self.memory.shape
+        self._noise = torch.randn(M, generator=torch.Generator().manual_seed(seed + 1))
+        self.key_row = widgets.IntSlider(value=min(4, N - 1), min=0, max=N - 1, description="key = row", style=_STYLE, layout=_SLIDER)
+        self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.05, description="+ noise", style=_STYLE, layout=_SLIDER)
+        self.beta = widgets.FloatSlider(value=5.0, min=0.0, max=50.0, step=0.5, description="β (key strength)", style=_STYLE, layout=_SLIDER)
+        self._update_key()
+        fig, self._bars = viz.plot_similarity_with_handles(
+            self.similarity, self.w_c, highlight=self.key_row.value
+        )
+        renderer = viz.BlitRenderer(fig, [bar for bars in self._bars for bar in bars])
+        self._finish_setup(
+            [[self.key_row, self.noise], [self.beta]],
+            renderer,
+            {self.key_row: self._update_key, self.noise: self._update_key, self.beta: self._update_w_c},
+        )
+
+    def _update_key(self) -> None:
+        self.k = self.memory[self.key_row.value] + float(self.noise.value) * self._noise
+        self.similarity = _cosine_similarity(self.memory[None], self.k[None, None])[0, 0]  # eq. (6)
+        self._update_w_c()
+
+    def _update_w_c(self) -> None:
+        beta = torch.tensor([[float(self.beta.value)]])
+        self.w_c = content_weighting(self.memory[None], self.k[None], beta)[0]  # eq. (5)
+
+    def _draw(self) -> None:
+        row = self.key_row.value
+        viz.update_bars(self._bars[0], self.similarity, highlight=row)
+        viz.update_bars(self._bars[1], self.w_c, highlight=row)
+
+    def _describe(self) -> str:
+        best = int(self.w_c.argmax())
+        return (
+            f"key = row {self.key_row.value} + noise {self.noise.value:.2f}; β = {self.beta.value:.1f}; "
+            f"largest weight w_c({best}) = {float(self.w_c[best]):.3f}, "
+            f"cosine similarity {float(self.similarity[best]):+.3f}"
+        )
+
+
+# ----------------------------------------------------------------------------------------
+# Notebook 03: the whole addressing pipeline, and shifting over time
+# ----------------------------------------------------------------------------------------
+class AddressingExplorer(_Explorer):
+    """The addressing pipeline of the paper's Figure 2, live (eqs. 5-9).
+
+    Controls: ``.key_row`` (the key is a copy of this row), ``.beta``, ``.prev_row``
+    (w_prev is one-hot at this row), ``.g``, ``.shift`` (the offset -R..R that gets most
+    of the shift weighting), ``.spread`` (the mass shared among the other offsets) and
+    ``.gamma``.
+    Data: ``.k`` (M,), ``.w_prev``, ``.w_c``, ``.w_g``, ``.w_tilde``, ``.w`` (N,) and
+    ``.s`` (2R+1,) over offsets -R..R.
+    """
+
+    def __init__(
+        self, memory: Tensor | None = None, *, seed: int = 0, shift_range: int = 1
+    ) -> None:
+        self.memory = _as_memory(memory, 16, 8, seed)
+        N, M = self.memory.shape
+        if shift_range < 1 or 2 * shift_range + 1 > N:
+            raise ValueError(f"shift_range: must lie in 1..{(N - 1) // 2} for N = {N}, got {shift_range}")
+        self.shift_range = R = shift_range
+        self.key_row = widgets.IntSlider(value=min(10, N - 1), min=0, max=N - 1, description="key k = row", style=_STYLE, layout=_SLIDER)
+        self.beta = widgets.FloatSlider(value=20.0, min=0.0, max=50.0, step=0.5, description="β", style=_STYLE, layout=_SLIDER)
+        self.prev_row = widgets.IntSlider(value=min(4, N - 1), min=0, max=N - 1, description="w_prev = row", style=_STYLE, layout=_SLIDER)
+        self.g = widgets.FloatSlider(value=0.8, min=0.0, max=1.0, step=0.05, description="g", style=_STYLE, layout=_SLIDER)
+        self.shift = widgets.IntSlider(value=1, min=-R, max=R, description="shift by", style=_STYLE, layout=_SLIDER)
+        self.spread = widgets.FloatSlider(value=0.2, min=0.0, max=1.0, step=0.05, description="shift spread", style=_STYLE, layout=_SLIDER)
+        self.gamma = widgets.FloatSlider(value=2.0, min=1.0, max=20.0, step=0.5, description="γ", style=_STYLE, layout=_SLIDER)
+        self._update_key()
+        self._update_prev()
+        self._update_s()
+        self._update_w_c()
+        fig, self._bars = viz.plot_weightings_with_handles(
+            viz.pipeline_panels(self.w_c, self.w_g, self.w_tilde, self.w), width=11.0
+        )
+        renderer = viz.BlitRenderer(fig, [bar for bars in self._bars for bar in bars])
+        self._finish_setup(
+            [[self.key_row, self.beta], [self.prev_row, self.g], [self.shift, self.spread], [self.gamma]],
+            renderer,
+            {
+                self.key_row: self._update_key_and_w_c,
+                self.beta: self._update_w_c,
+                self.prev_row: self._update_prev_and_w_g,
+                self.g: self._update_w_g,
+                self.shift: self._update_s_and_w_tilde,
+                self.spread: self._update_s_and_w_tilde,
+                self.gamma: self._update_w,
+            },
+        )
+
+    # Each stage recomputes itself and everything after it, nothing before it.
+    def _update_key(self) -> None:
+        self.k = self.memory[self.key_row.value].clone()
+
+    def _update_prev(self) -> None:
+        self.w_prev = _one_hot(self.memory.shape[0], self.prev_row.value)
+
+    def _update_s(self) -> None:
+        self.s = shift_distribution(self.shift.value, self.spread.value, self.shift_range)
+
+    def _update_w_c(self) -> None:
+        beta = torch.tensor([[float(self.beta.value)]])
+        self.w_c = content_weighting(self.memory[None], self.k[None], beta)[0]  # eq. (5)
+        self._update_w_g()
+
+    def _update_w_g(self) -> None:
+        g = torch.tensor([[float(self.g.value)]])
+        self.w_g = interpolate(self.w_c[None], self.w_prev[None], g)[0]  # eq. (7)
+        self._update_w_tilde()
+
+    def _update_w_tilde(self) -> None:
+        self.w_tilde = shift(self.w_g[None], self.s[None])[0]  # eq. (8)
+        self._update_w()
+
+    def _update_w(self) -> None:
+        gamma = torch.tensor([[float(self.gamma.value)]])
+        self.w = sharpen(self.w_tilde[None], gamma)[0]  # eq. (9)
+
+    def _update_key_and_w_c(self) -> None:
+        self._update_key()
+        self._update_w_c()
+
+    def _update_prev_and_w_g(self) -> None:
+        self._update_prev()
+        self._update_w_g()
+
+    def _update_s_and_w_tilde(self) -> None:
+        self._update_s()
+        self._update_w_tilde()
+
+    def _draw(self) -> None:
+        viz.update_bars(self._bars[0], self.w_c, highlight=self.key_row.value)
+        for bars, w in zip(self._bars[1:], (self.w_g, self.w_tilde, self.w)):
+            viz.update_bars(bars, w)
+
+    def _describe(self) -> str:
+        s = ", ".join(f"{float(x):.2f}" for x in self.s)
+        top = int(self.w.argmax())
+        return (
+            f"β = {self.beta.value:.1f}, g = {self.g.value:.2f}, s = ({s}) over offsets "
+            f"{-self.shift_range}..{self.shift_range}, γ = {self.gamma.value:.1f}; "
+            f"content picks row {int(self.w_c.argmax())}, final focus row {top} "
+            f"(w = {float(self.w[top]):.3f})"
+        )
+
+
+class ShiftIterationExplorer(_Explorer):
+    """Start one-hot at row 0 and apply "shift by +1" again and again (eq. 8), with or
+    without sharpening (eq. 9) after each shift.
+
+    With a shift weighting that is not exactly one-hot (``.spread`` > 0) every shift blurs
+    the focus a little more; sharpening with gamma > 1 undoes the blur at each step, which
+    is how an NTM can iterate over memory for many steps.
+    Controls: ``.steps``, ``.spread`` (mass of s on offsets -1 and 0), ``.sharpening``
+    (on/off) and ``.gamma``.
+    Data: ``.s`` (3,), ``.history`` (steps + 1, N) the weightings shown (row t is w_t),
+    ``.history_unsharpened`` the same without sharpening (the dashed reference).
+    A memory, if given, only sets N: shifting acts on weightings, not on contents.
+    """
+
+    MAX_STEPS = 40
+
+    def __init__(self, memory: Tensor | None = None, *, seed: int = 0) -> None:
+        self.memory = _as_memory(memory, 16, 8, seed)
+        self.steps = widgets.IntSlider(value=24, min=1, max=self.MAX_STEPS, description="steps", style=_STYLE, layout=_SLIDER)
+        self.spread = widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="shift spread", style=_STYLE, layout=_SLIDER)
+        self.sharpening = widgets.ToggleButton(value=True, description="sharpening on", tooltip="apply eq. 9 after every shift")
+        self.gamma = widgets.FloatSlider(value=2.0, min=1.0, max=10.0, step=0.25, description="γ", style=_STYLE, layout=_SLIDER)
+        self._compute()
+        fig, self._handles = viz.plot_shift_iteration_with_handles(
+            {"$w_t$ over time (current settings)": self.history},
+            reference=self.history_unsharpened,
+            reference_label="shift only (no sharpening)",
+            max_steps=self.MAX_STEPS,
+        )
+        h = self._handles
+        renderer = viz.BlitRenderer(fig, [*h.images, *h.peak_lines, h.reference_line])
+        self._finish_setup(
+            [[self.steps, self.spread], [self.sharpening, self.gamma]],
+            renderer,
+            {c: self._compute for c in (self.steps, self.spread, self.sharpening, self.gamma)},
+        )
+
+    def _compute(self) -> None:
+        N = self.memory.shape[0]
+        self.s = shift_distribution(1, self.spread.value, 1)
+        self.sharpening.description = "sharpening on" if self.sharpening.value else "sharpening off"
+        self.gamma.disabled = not self.sharpening.value
+        gamma = torch.tensor([[float(self.gamma.value)]])
+        w = w_plain = _one_hot(N, 0)[None]
+        s = self.s[None]
+        history, plain = [w], [w_plain]
+        for _ in range(self.steps.value):
+            w = shift(w, s)  # eq. (8)
+            if self.sharpening.value:
+                w = sharpen(w, gamma)  # eq. (9)
+            w_plain = shift(w_plain, s)
+            history.append(w)
+            plain.append(w_plain)
+        self.history = torch.cat(history)  # (steps + 1, N)
+        self.history_unsharpened = torch.cat(plain)
+
+    def _draw(self) -> None:
+        viz.update_shift_iteration(
+            self._handles, {"w": self.history}, reference=self.history_unsharpened
+        )
+
+    def _describe(self) -> str:
+        T = self.steps.value
+        mode = f"sharpening on (γ = {self.gamma.value:.2f})" if self.sharpening.value else "sharpening off"
+        return (
+            f"{T} steps of shift by +1 with s(-1, 0, +1) = ({', '.join(f'{float(x):.2f}' for x in self.s)}), "
+            f"{mode}: focus ends on row {int(self.history[-1].argmax())} with weight "
+            f"{float(self.history[-1].max()):.3f} ({float(self.history_unsharpened[-1].max()):.3f} without sharpening)"
+        )

@@ -1,0 +1,157 @@
+"""Tests for ntm_nb.viz: every plot returns a Figure with the expected axes, accepts the
+package's batch-of-one shapes, and the update helpers change the artists in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from ntm_nb import viz
+
+
+def _w(N: int = 10, seed: int = 0) -> torch.Tensor:
+    return torch.softmax(torch.randn(N, generator=torch.Generator().manual_seed(seed)), 0)
+
+
+def _png(data: bytes) -> bool:
+    return data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- helpers
+@pytest.mark.parametrize(
+    "shape, ndim, expected",
+    [((5,), 1, (5,)), ((1, 5), 1, (5,)), ((4, 3), 2, (4, 3)), ((1, 4, 3), 2, (4, 3))],
+)
+def test_to_numpy_drops_batch_of_one(shape, ndim, expected):
+    assert viz.to_numpy(torch.zeros(shape), ndim).shape == expected
+
+
+def test_to_numpy_rejects_wrong_rank():
+    with pytest.raises(ValueError, match="dimension"):
+        viz.to_numpy(torch.zeros(2, 3), 1)
+
+
+def test_to_numpy_accepts_arrays_and_lists():
+    assert viz.to_numpy([0.5, 0.5], 1).dtype == np.float64
+    assert viz.to_numpy(np.ones((2, 2)), 2).shape == (2, 2)
+
+
+def test_new_figure_is_closed_and_sized():
+    import matplotlib.pyplot as plt
+
+    fig, axes = viz.new_figure(1, 3, figsize=(6.0, 2.0))
+    assert axes.shape == (1, 3)
+    assert fig.number not in plt.get_fignums()  # closed: Jupyter will not show it twice
+    assert tuple(fig.get_size_inches() * fig.dpi) == (6.0 * viz.DPI, 2.0 * viz.DPI)
+
+
+def test_figure_to_png():
+    assert _png(viz.figure_to_png(viz.plot_weighting(_w())))
+
+
+# --------------------------------------------------------------------------- plots
+def test_plot_memory():
+    fig = viz.plot_memory(torch.randn(1, 8, 4))
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2  # the image and its colour bar
+    assert fig.axes[0].images[0].get_array().shape == (8, 4)
+
+
+def test_plot_weighting():
+    w = _w()
+    fig = viz.plot_weighting(w[None], highlight=3)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    heights = [p.get_height() for p in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, w.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_plot_weightings_one_panel_each(n):
+    ws = [_w(seed=i) for i in range(n)]
+    fig = viz.plot_weightings(ws, [f"w{i}" for i in range(n)])
+    assert len(fig.axes) == n
+    assert [ax.get_title() for ax in fig.axes] == [f"w{i}" for i in range(n)]
+
+
+def test_plot_weightings_from_mapping_and_default_titles():
+    assert [a.get_title() for a in viz.plot_weightings({"a": _w(), "b": _w()}).axes] == ["a", "b"]
+    assert len(viz.plot_weightings([_w(), _w()]).axes) == 2
+
+
+def test_plot_weightings_title_count_mismatch():
+    with pytest.raises(ValueError, match="titles"):
+        viz.plot_weightings([_w(), _w()], ["only one"])
+
+
+def test_plot_addressing_pipeline_has_four_panels_in_order():
+    ws = [_w(seed=i) for i in range(4)]
+    fig = viz.plot_addressing_pipeline(*ws)
+    assert len(fig.axes) == 4
+    for ax, w in zip(fig.axes, ws):
+        np.testing.assert_allclose([p.get_height() for p in ax.patches], w.numpy(), rtol=1e-6)
+    assert "eq. 9" in fig.axes[3].get_title()
+
+
+def test_plot_similarity():
+    sim = torch.linspace(-1, 1, 7)
+    assert len(viz.plot_similarity(sim).axes) == 1
+    fig = viz.plot_similarity(sim, _w(7), highlight=2)
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_ylim()[0] < -1.0  # similarity axis covers -1..1
+
+
+def test_plot_shift_iteration():
+    h = torch.rand(6, 10)
+    assert len(viz.plot_shift_iteration(h).axes) == 2  # image + peak-weight curve
+    fig = viz.plot_shift_iteration({"a": h, "b": h}, reference=h)
+    assert len(fig.axes) == 3
+    assert fig.axes[0].images[0].get_array().shape == (6, 10)
+
+
+def test_plot_read_write():
+    m = torch.randn(1, 6, 4)
+    fig = viz.plot_read_write(m, _w(6)[None], m * 0.5, m[0, 0])
+    assert len(fig.axes) == 4
+
+
+def test_figures_have_a_stable_text_repr():
+    """nbval compares a figure's text/plain, so it must not depend on the run."""
+    a, b = viz.plot_weighting(_w(seed=1)), viz.plot_weighting(_w(seed=2))
+    assert repr(a) == repr(b)
+
+
+# --------------------------------------------------------------------------- updates
+def test_update_bars_vertical_and_horizontal():
+    fig, axes = viz.new_figure(1, 2)
+    v_bars = viz.draw_bars(axes[0, 0], _w(5))
+    h_bars = viz.draw_bars(axes[0, 1], _w(5), horizontal=True)
+    new = torch.tensor([0.0, 0.1, 0.2, 0.3, 0.4])
+    viz.update_bars(v_bars, new, highlight=4)
+    viz.update_bars(h_bars, new)
+    np.testing.assert_allclose([p.get_height() for p in v_bars], new.numpy(), rtol=1e-6)
+    np.testing.assert_allclose([p.get_width() for p in h_bars], new.numpy(), rtol=1e-6)
+    assert v_bars[4].get_facecolor() != v_bars[0].get_facecolor()
+    viz.update_bars(v_bars, new, highlight=1)  # the highlight moves
+    assert v_bars[4].get_facecolor() == v_bars[0].get_facecolor()
+    assert v_bars[1].get_facecolor() != v_bars[0].get_facecolor()
+
+
+def test_update_image_and_shift_iteration():
+    fig, h = viz.plot_shift_iteration_with_handles(torch.rand(3, 8), reference=torch.rand(3, 8), max_steps=10)
+    longer = torch.rand(9, 8)
+    viz.update_shift_iteration(h, longer, reference=longer)
+    assert h.images[0].get_array().shape == (9, 8)
+    np.testing.assert_allclose(h.peak_lines[0].get_ydata(), longer.max(1).values.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(h.reference_line.get_ydata(), longer.max(1).values.numpy(), rtol=1e-6)
+
+
+def test_blit_renderer_redraws_changes():
+    fig, bars = viz.plot_weightings_with_handles([_w(), _w()], ["a", "b"])
+    renderer = viz.BlitRenderer(fig, [b for bs in bars for b in bs])
+    first = renderer.render()
+    assert _png(first)
+    assert renderer.render() == first  # nothing changed, same picture
+    viz.update_bars(bars[0], torch.eye(10)[3])
+    assert renderer.render() != first
