@@ -2,7 +2,8 @@
 
 Each raises a ``TypeError`` or ``ValueError`` whose message names the argument, what was
 given and what is accepted. They run once per call of a public function, never inside the
-model's per-step hot path.
+model's per-step hot path. The value checks read a detached tensor: they take no part in
+autograd (and ``float()`` of a tensor that requires grad would warn).
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ def check_shape(
     last: int | None = None,
     batch: int | None = None,
     like: Tensor | None = None,
+    heads: int | None = None,
 ) -> None:
-    """Check the number of dimensions (and optionally the last size, batch size, or a twin)."""
+    """Check the number of dimensions (and optionally the last size, batch size, the number
+    of heads ``x.shape[1]`` of a 3-dimensional ``(B, H, ...)`` tensor, or a twin)."""
     x = check_tensor(name, x)
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
     if x.dim() not in allowed:
@@ -50,6 +53,11 @@ def check_shape(
         raise ValueError(
             f"{name}: batch size {x.shape[0]} does not match the batch size {batch} "
             f"of the other arguments (got shape {tuple(x.shape)})"
+        )
+    if heads is not None and x.dim() == 3 and x.shape[1] != heads:
+        raise ValueError(
+            f"{name}: {x.shape[1]} heads (dimension 1) but the other arguments have {heads} "
+            f"(got shape {tuple(x.shape)})"
         )
     if like is not None and x.shape != like.shape:
         raise ValueError(f"{name}: expected shape {tuple(like.shape)}, got {tuple(x.shape)}")
@@ -68,6 +76,7 @@ def _finite(name: str, x: Tensor) -> None:
 
 
 def check_min(name: str, x: Tensor, low: float) -> None:
+    x = x.detach()
     _finite(name, x)
     smallest = float(x.min()) if x.numel() else low
     if smallest < low:
@@ -75,6 +84,7 @@ def check_min(name: str, x: Tensor, low: float) -> None:
 
 
 def check_range(name: str, x: Tensor, low: float, high: float) -> None:
+    x = x.detach()
     _finite(name, x)
     if x.numel() == 0:
         return
@@ -87,6 +97,7 @@ def check_range(name: str, x: Tensor, low: float, high: float) -> None:
 
 def check_distribution(name: str, w: Tensor) -> None:
     """A weighting: non-negative entries that sum to 1 along the last dimension."""
+    w = w.detach()
     _finite(name, w)
     if w.numel() == 0:
         return

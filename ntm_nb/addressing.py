@@ -70,15 +70,17 @@ def _shift(w: Tensor, s: Tensor) -> Tensor:
     """Eq. (8): circular convolution w~(i) = sum_j w(j) s(i - j), indices modulo N.
 
     ``s[..., R + o]`` is the weight of offset ``o`` in -R..R; offset +1 moves focus from
-    row i to row i+1. Implemented as one windowed product: pad w circularly by R on both
-    sides, take the N windows of width 2R+1, and dot each with s reversed.
+    row i to row i+1. Implemented as 2R+1 shifted slices of w padded circularly by R on
+    both sides: slice ``R - o`` of the padding holds w(i - o) at position i.
     """
     R = (s.shape[-1] - 1) // 2
-    if R == 0:
-        return w * s
-    padded = torch.cat([w[..., -R:], w, w[..., :R]], dim=-1)  # (..., N + 2R)
-    windows = padded.unfold(-1, 2 * R + 1, 1)  # (..., N, 2R+1): w(i-R) .. w(i+R)
-    return (windows * s.flip(-1).unsqueeze(-2)).sum(-1)
+    N = w.shape[-1]
+    padded = torch.cat([w[..., N - R :], w, w[..., :R]], dim=-1) if R else w  # (..., N + 2R)
+    out = s[..., R : R + 1] * w  # offset 0
+    for o in range(1, R + 1):
+        out = out + s[..., R + o : R + o + 1] * padded[..., R - o : R - o + N]  # w(i - o)
+        out = out + s[..., R - o : R - o + 1] * padded[..., R + o : R + o + N]  # w(i + o)
+    return out
 
 
 def _sharpen(w: Tensor, gamma: Tensor) -> Tensor:
@@ -89,7 +91,7 @@ def _sharpen(w: Tensor, gamma: Tensor) -> Tensor:
     # base away from 0, where d(w^gamma)/d(gamma) = w^gamma * log(w) would be 0 * -inf.
     tiny = torch.finfo(w.dtype).tiny
     scaled = (w / w.amax(-1, keepdim=True).detach().clamp_min(tiny)).clamp_min(tiny)
-    powered = scaled.pow(gamma)
+    powered = torch.exp(gamma * torch.log(scaled))  # scaled ** gamma, in (0, 1]
     return powered / powered.sum(-1, keepdim=True)
 
 
@@ -137,7 +139,8 @@ def content_weighting(memory: Tensor, k: Tensor, beta: Tensor) -> Tensor:
     _check_memory(memory)
     B, N, M = memory.shape
     check_shape("k", k, (2, 3), f"(B, M) = ({B}, {M})", last=M, batch=B)
-    check_shape("beta", beta, k.dim(), f"(B, 1) = ({B}, 1)", last=1, batch=B)
+    H = k.shape[1] if k.dim() == 3 else None
+    check_shape("beta", beta, k.dim(), f"(B, 1) = ({B}, 1)", last=1, batch=B, heads=H)
     check_same_batch(memory=memory, k=k, beta=beta)
     check_min("beta", beta, 0.0)
     k3, squeeze = _with_heads(k, 2)
@@ -158,7 +161,8 @@ def interpolate(w_c: Tensor, w_prev: Tensor, g: Tensor) -> Tensor:
     """
     check_shape("w_c", w_c, (2, 3), "(B, N)")
     check_shape("w_prev", w_prev, w_c.dim(), f"like w_c {tuple(w_c.shape)}", like=w_c)
-    check_shape("g", g, w_c.dim(), "(B, 1)", last=1, batch=w_c.shape[0])
+    H = w_c.shape[1] if w_c.dim() == 3 else None
+    check_shape("g", g, w_c.dim(), "(B, 1)", last=1, batch=w_c.shape[0], heads=H)
     check_same_batch(w_c=w_c, w_prev=w_prev, g=g)
     check_range("g", g, 0.0, 1.0)
     check_distribution("w_c", w_c)
@@ -195,12 +199,23 @@ def sharpen(w: Tensor, gamma: Tensor) -> Tensor:
     """Sharpening, section 3.3.2, eq. (9).
 
     w(i) = w~(i)^gamma / sum_j w~(j)^gamma, gamma >= 1.
+
+    Args:
+        w: (B, N) non-negative weighting (normally the shifted w~, a distribution); each
+            row needs a positive entry. Or (B, H, N).
+        gamma: (B, 1) sharpening exponent >= 1, or (B, H, 1).
     """
     check_shape("w", w, (2, 3), "(B, N)")
-    check_shape("gamma", gamma, w.dim(), "(B, 1)", last=1, batch=w.shape[0])
+    H = w.shape[1] if w.dim() == 3 else None
+    check_shape("gamma", gamma, w.dim(), "(B, 1)", last=1, batch=w.shape[0], heads=H)
     check_same_batch(w=w, gamma=gamma)
     check_min("gamma", gamma, 1.0)
     check_min("w", w, 0.0)
+    if w.shape[-1] and bool((w.detach().amax(-1) <= 0).any()):
+        # An all-zero row has no distribution to sharpen (0^gamma / 0 would be NaN).
+        raise ValueError(
+            "w: every row needs a positive entry (an all-zero row cannot be sharpened)"
+        )
     return _sharpen(w, gamma)
 
 
@@ -223,11 +238,12 @@ def address(
     B, N, M = memory.shape
     check_shape("k", k, (2, 3), f"(B, M) = ({B}, {M})", last=M, batch=B)
     d = k.dim()
-    check_shape("beta", beta, d, "(B, 1)", last=1, batch=B)
-    check_shape("g", g, d, "(B, 1)", last=1, batch=B)
-    check_shape("gamma", gamma, d, "(B, 1)", last=1, batch=B)
-    check_shape("w_prev", w_prev, d, f"(B, N) = ({B}, {N})", last=N, batch=B)
-    check_shape("s", s, d, "(B, 2R+1)", batch=B)
+    H = k.shape[1] if d == 3 else None
+    check_shape("beta", beta, d, "(B, 1)", last=1, batch=B, heads=H)
+    check_shape("g", g, d, "(B, 1)", last=1, batch=B, heads=H)
+    check_shape("gamma", gamma, d, "(B, 1)", last=1, batch=B, heads=H)
+    check_shape("w_prev", w_prev, d, f"(B, N) = ({B}, {N})", last=N, batch=B, heads=H)
+    check_shape("s", s, d, "(B, 2R+1)", batch=B, heads=H)
     check_same_batch(memory=memory, k=k, beta=beta, g=g, s=s, gamma=gamma, w_prev=w_prev)
     if s.shape[-1] % 2 != 1 or s.shape[-1] > N:
         raise ValueError(
