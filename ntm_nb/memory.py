@@ -35,10 +35,10 @@ def _read(memory: Tensor, w: Tensor) -> Tensor:
 
 def _write(memory: Tensor, w: Tensor, e: Tensor, a: Tensor) -> Tensor:
     """Eqs. (3)-(4) for H write heads: erase M~ = M * prod_h (1 - w_h e_h^T), then add."""
-    if w.shape[1] == 1:
-        erase = 1 - w.transpose(1, 2) @ e  # (B, N, 1) @ (B, 1, M) -> (B, N, M)
-    else:
-        erase = torch.prod(1 - w.unsqueeze(-1) * e.unsqueeze(-2), dim=1)  # (B, N, M)
+    if w.shape[1] == 1:  # one write head: a single fused elementwise expression
+        w = w.transpose(1, 2)  # (B, N, 1)
+        return memory * (1 - w * e) + w * a
+    erase = torch.prod(1 - w.unsqueeze(-1) * e.unsqueeze(-2), dim=1)  # (B, N, M)
     add = w.transpose(1, 2) @ a  # sum_h w_h a_h^T: (B, N, H) @ (B, H, M) -> (B, N, M)
     return memory * erase + add
 

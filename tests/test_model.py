@@ -414,23 +414,13 @@ def test_model_non_tensor_input_raises_type_error(bad):
 
 
 # ----------------------------------------------------------------------------------------
-# Known bugs in model.py (not fixed here: model.py is being reworked elsewhere). strict=True
-# makes each of these fail once it is fixed, so that the marker gets removed.
+# Input edge cases and error reporting of forward
 # ----------------------------------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True, raises=RuntimeError, reason="model.py: T = 0 reaches torch.stack([])"
-)
 def test_model_input_with_no_time_steps_raises_value_error():
     with pytest.raises(ValueError, match="^x:"):
         small_model()(torch.zeros(2, 0, 5))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="model.py: `step is self.step` is never true for a bound method, so an error in the "
-    "eager step is reported as a torch.compile failure and the step is run twice",
-)
 def test_error_in_the_eager_step_is_not_blamed_on_torch_compile():
     model = small_model()
     state = model.initial_state(2)
@@ -442,12 +432,6 @@ def test_error_in_the_eager_step_is_not_blamed_on_torch_compile():
     assert not [w for w in caught if "torch.compile" in str(w.message)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="model.py: a float64 x on a float32 model is neither cast (as LSTMBaseline does) "
-    "nor rejected by name; it fails deep inside with a dtype RuntimeError",
-)
 def test_float64_input_on_a_float32_model_is_cast_or_rejected_by_name():
     model = small_model()
     try:
