@@ -12,7 +12,8 @@ How this module is organised
 3. **Memory and addressing plots** (notebooks 01-03): ``plot_memory``, ``plot_weighting``,
    ``plot_weightings``, ``plot_similarity``, ``plot_addressing_pipeline``,
    ``plot_shift_iteration``, ``plot_read_write``.
-4. **Traces and learning curves**: add new sections below, in the same style.
+4. **Sequences and traces** (notebook 04 on): ``plot_sequence``. Trace and
+   learning-curve plots belong here too; add new sections below, in the same style.
 
 Conventions: figures are made with ``pyplot`` (so Jupyter knows how to show them) and
 closed at once, so a figure appears only where it is returned, never twice. Every figure
@@ -65,6 +66,7 @@ __all__ = [
     "ReadWriteHandles",
     "ShiftIterationHandles",
     "BlitRenderer",
+    "plot_sequence",
 ]
 
 #: Dots per inch of every figure; with the fixed sizes below it fixes the pixel size too.
@@ -495,3 +497,35 @@ def plot_read_write(
     pictures), the memory before and after the write, and the read vector. Memories are
     (N, M) or (1, N, M); ``vlim`` fixes the colour scale (default: the largest entry)."""
     return plot_read_write_with_handles(memory_before, w, memory_after, read_vector, vlim=vlim)[0]
+
+
+# ========================================================================================
+# 4. Sequences and traces
+# ========================================================================================
+def plot_sequence(
+    sequences: Mapping[str, object] | object,
+    *,
+    title: str = "sequence",
+    vlim: tuple[float, float] = (0.0, 1.0),
+) -> Figure:
+    """Sequences of vectors as images: time runs left to right, one pixel row a channel.
+
+    ``sequences`` is one (T, C) or (1, T, C) tensor (e.g. a task's input ``x``), or a
+    mapping from panel title to one (e.g. input, target, output probabilities). Values
+    are drawn on the fixed range ``vlim`` (white to black), so bits are white or black.
+    """
+    if isinstance(sequences, Mapping):
+        names, panels = list(sequences.keys()), [to_numpy(v, 2) for v in sequences.values()]
+    else:
+        names, panels = [title], [to_numpy(sequences, 2)]
+    n = len(panels)
+    T = max(p.shape[0] for p in panels)
+    fig, axes = new_figure(n, 1, figsize=(min(2.0 + 0.25 * T, 10.0), 0.9 + 1.3 * n))
+    for ax, name, seq in zip(axes[:, 0], names, panels):
+        ax.imshow(seq.T, cmap=WEIGHT_CMAP, vmin=vlim[0], vmax=vlim[1], aspect="auto", interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel("channel")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    axes[-1, 0].set_xlabel("time step t")
+    return _finish(fig)

@@ -122,6 +122,14 @@ def test_figures_have_a_stable_text_repr():
     assert repr(a) == repr(b)
 
 
+def test_plot_sequence():
+    x = torch.zeros(1, 7, 9)
+    fig = viz.plot_sequence(x)
+    assert len(fig.axes) == 1
+    assert fig.axes[0].images[0].get_array().shape == (9, 7)  # channels down, time across
+    assert len(viz.plot_sequence({"x": x, "y": torch.rand(7, 8)}).axes) == 2
+
+
 # --------------------------------------------------------------------------- updates
 def test_update_bars_vertical_and_horizontal():
     fig, axes = viz.new_figure(1, 2)
