@@ -42,30 +42,34 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 __all__ = [
+    # 1. helpers
     "DPI",
     "to_numpy",
     "new_figure",
     "figure_to_png",
+    # 2. axes-level drawers, in-place updates, fast re-rendering
     "draw_bars",
     "update_bars",
     "draw_memory",
     "update_image",
+    "update_shift_iteration",
+    "BlitRenderer",
+    # 3. memory and addressing
     "plot_memory",
     "plot_weighting",
     "plot_weightings",
-    "plot_similarity",
-    "plot_addressing_pipeline",
-    "plot_shift_iteration",
-    "plot_read_write",
     "plot_weightings_with_handles",
-    "plot_similarity_with_handles",
-    "plot_shift_iteration_with_handles",
-    "plot_read_write_with_handles",
     "pipeline_panels",
-    "update_shift_iteration",
-    "ReadWriteHandles",
+    "plot_addressing_pipeline",
+    "plot_similarity",
+    "plot_similarity_with_handles",
+    "plot_shift_iteration",
+    "plot_shift_iteration_with_handles",
     "ShiftIterationHandles",
-    "BlitRenderer",
+    "plot_read_write",
+    "plot_read_write_with_handles",
+    "ReadWriteHandles",
+    # 4. sequences and traces
     "plot_sequence",
 ]
 
@@ -95,7 +99,9 @@ def to_numpy(x: object, ndim: int | None = None) -> np.ndarray:
     while ndim is not None and a.ndim > ndim and a.shape[0] == 1:
         a = a[0]
     if ndim is not None and a.ndim != ndim:
-        raise ValueError(f"expected {ndim} dimension(s) after dropping batch dims of 1, got shape {a.shape}")
+        raise ValueError(
+            f"expected {ndim} dimension(s) after dropping batch dims of 1, got shape {a.shape}"
+        )
     return a
 
 
@@ -113,13 +119,14 @@ def new_figure(
 
 
 def _finish(fig: Figure) -> Figure:
-    """Lay the figure out once, then freeze the layout so redraws do not recompute it."""
+    """Lay the figure out once: ``tight_layout`` fixes the axes' positions, so redraws
+    (a widget's, many times a second) never recompute the layout."""
     fig.tight_layout(pad=0.4, w_pad=0.8)
     return fig
 
 
 def figure_to_png(fig: Figure) -> bytes:
-    """Render ``fig`` to PNG bytes (fast compression: widgets call this on every change)."""
+    """Render ``fig`` to PNG bytes. (Widgets redraw with ``BlitRenderer``, which is faster.)"""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
@@ -168,7 +175,8 @@ def draw_bars(
 
 
 def update_bars(bars: BarContainer, values: object, *, highlight: int | None = None) -> None:
-    """Set the bar lengths to ``values`` in place (and move the highlight, if given)."""
+    """Set the bar lengths to ``values`` in place. With ``highlight`` given, that bar is
+    coloured and all others are not; without it, the colours stay as they are."""
     v = to_numpy(values, 1)
     horizontal = bars.orientation == "horizontal"
     for i, (bar, value) in enumerate(zip(bars, v)):
@@ -176,7 +184,7 @@ def update_bars(bars: BarContainer, values: object, *, highlight: int | None = N
             bar.set_width(value)
         else:
             bar.set_height(value)
-        if highlight is not None or bar.get_facecolor() != bars[0].get_facecolor():
+        if highlight is not None:
             bar.set_color(HIGHLIGHT_COLOR if i == highlight else BAR_COLOR)
 
 
@@ -250,7 +258,9 @@ class BlitRenderer:
 # ========================================================================================
 # 3. Memory and addressing (notebooks 01-03 and their widgets)
 # ========================================================================================
-def plot_memory(memory: object, *, title: str = "memory $M_t$", vlim: float | None = None) -> Figure:
+def plot_memory(
+    memory: object, *, title: str = "memory $M_t$", vlim: float | None = None
+) -> Figure:
     """The memory matrix (N, M) or (1, N, M) as an image with a colour bar."""
     fig, axes = new_figure(figsize=(4.5, 3.5))
     draw_memory(axes[0, 0], memory, title=title, vlim=vlim, colorbar=True)
@@ -307,12 +317,6 @@ def plot_weightings(
     return plot_weightings_with_handles(weightings, titles, ylim=ylim)[0]
 
 
-def plot_addressing_pipeline(w_c: object, w_g: object, w_tilde: object, w: object) -> Figure:
-    """The four stages of Figure 2 side by side: content (eq. 5), interpolation (eq. 7),
-    shift (eq. 8) and sharpening (eq. 9)."""
-    return plot_weightings(pipeline_panels(w_c, w_g, w_tilde, w))
-
-
 def pipeline_panels(w_c: object, w_g: object, w_tilde: object, w: object) -> dict[str, object]:
     """Titles and weightings of the four addressing stages, as ``plot_weightings`` takes."""
     return {
@@ -321,6 +325,12 @@ def pipeline_panels(w_c: object, w_g: object, w_tilde: object, w: object) -> dic
         r"shifted $\tilde w_t$ (eq. 8)": w_tilde,
         r"sharpened $w_t$ (eq. 9)": w,
     }
+
+
+def plot_addressing_pipeline(w_c: object, w_g: object, w_tilde: object, w: object) -> Figure:
+    """The four stages of Figure 2 side by side: content (eq. 5), interpolation (eq. 7),
+    shift (eq. 8) and sharpening (eq. 9)."""
+    return plot_weightings(pipeline_panels(w_c, w_g, w_tilde, w))
 
 
 def plot_similarity_with_handles(
@@ -337,7 +347,9 @@ def plot_similarity_with_handles(
     ]
     if w_c is not None:
         bars.append(
-            draw_bars(axes[0, 1], w_c, title=r"content weighting $w^c_t$ (eq. 5)", highlight=highlight)
+            draw_bars(
+                axes[0, 1], w_c, title=r"content weighting $w^c_t$ (eq. 5)", highlight=highlight
+            )
         )
     return _finish(fig), bars
 
@@ -468,7 +480,8 @@ def plot_read_write_with_handles(
 ) -> tuple[Figure, ReadWriteHandles]:
     """Like ``plot_read_write``; also returns the artists."""
     before = to_numpy(memory_before, 2)
-    lim = vlim if vlim is not None else max(float(np.abs(before).max()), float(np.abs(to_numpy(memory_after, 2)).max()))
+    after = to_numpy(memory_after, 2)
+    lim = vlim if vlim is not None else max(float(np.abs(before).max()), float(np.abs(after).max()))
     fig, axes = new_figure(
         1, 4, figsize=(10.0, 3.0), gridspec_kw={"width_ratios": [0.8, 1.2, 1.2, 1.4]}
     )
@@ -476,7 +489,7 @@ def plot_read_write_with_handles(
     w_bars = draw_bars(ax_w, w, title="weighting $w_t$", horizontal=True)
     ax_w.set_xlabel("weight")
     im_b = draw_memory(ax_b, before, title="before: $M_{t-1}$", vlim=lim)
-    im_a = draw_memory(ax_a, memory_after, title=r"after erase + add: $M_t$", vlim=lim)
+    im_a = draw_memory(ax_a, after, title=r"after erase + add: $M_t$", vlim=lim)
     ax_a.set_ylabel("")
     read_bars = draw_bars(
         ax_r, read_vector, title=r"read vector $r_t$ (eq. 2)", ylim=(-lim, lim),
@@ -522,7 +535,10 @@ def plot_sequence(
     T = max(p.shape[0] for p in panels)
     fig, axes = new_figure(n, 1, figsize=(min(2.0 + 0.25 * T, 10.0), 0.9 + 1.3 * n))
     for ax, name, seq in zip(axes[:, 0], names, panels):
-        ax.imshow(seq.T, cmap=WEIGHT_CMAP, vmin=vlim[0], vmax=vlim[1], aspect="auto", interpolation="nearest")
+        ax.imshow(
+            seq.T, cmap=WEIGHT_CMAP, vmin=vlim[0], vmax=vlim[1], aspect="auto",
+            interpolation="nearest",
+        )
         ax.set_title(name, fontsize=10)
         ax.set_ylabel("channel")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -46,8 +46,24 @@ __all__ = [
     "default_memory",
 ]
 
-_STYLE = {"description_width": "initial"}
-_SLIDER = widgets.Layout(width="320px")
+_STYLE = {"description_width": "110px"}  # aligned columns of controls
+_WIDTH = "360px"
+
+
+def _int_slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
+    return widgets.IntSlider(
+        value=value, min=low, max=high, description=description, style=_STYLE,
+        layout=widgets.Layout(width=_WIDTH),
+    )
+
+
+def _float_slider(
+    description: str, value: float, low: float, high: float, step: float
+) -> widgets.FloatSlider:
+    return widgets.FloatSlider(
+        value=value, min=low, max=high, step=step, description=description, style=_STYLE,
+        layout=widgets.Layout(width=_WIDTH),
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -64,12 +80,15 @@ def _as_memory(memory: Tensor | None, N: int, M: int, seed: int) -> Tensor:
     if memory is None:
         return default_memory(N, M, seed)
     if not isinstance(memory, Tensor):
-        raise TypeError(f"memory: expected a torch.Tensor (N, M) or (1, N, M), got {type(memory).__name__}")
+        raise TypeError(
+            f"memory: expected a torch.Tensor (N, M) or (1, N, M), got {type(memory).__name__}"
+        )
     if memory.dim() == 3 and memory.shape[0] == 1:
         memory = memory[0]
     if memory.dim() != 2 or memory.shape[0] < 3 or memory.shape[1] < 1:
         raise ValueError(
-            f"memory: expected shape (N, M) or (1, N, M) with N >= 3 rows, got {tuple(memory.shape)}"
+            "memory: expected shape (N, M) or (1, N, M) with N >= 3 rows, "
+            f"got {tuple(memory.shape)}"
         )
     memory = memory.detach().to("cpu")
     return (memory if memory.is_floating_point() else memory.float()).clone()
@@ -188,11 +207,14 @@ class MemoryExplorer(_Explorer):
     def __init__(self, memory: Tensor | None = None, *, seed: int = 0) -> None:
         self.memory = _as_memory(memory, 12, 8, seed)
         N, M = self.memory.shape
-        self.focus = widgets.IntSlider(value=min(3, N - 1), min=0, max=N - 1, description="focus row", style=_STYLE, layout=_SLIDER)
-        self.sharpness = widgets.FloatSlider(value=3.0, min=0.0, max=20.0, step=0.5, description="sharpness", style=_STYLE, layout=_SLIDER)
-        self.erase = widgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, description="erase e", style=_STYLE, layout=_SLIDER)
-        self.pattern = widgets.Dropdown(options=self.PATTERNS, value="alternating", description="add pattern", style=_STYLE, layout=widgets.Layout(width="240px"))
-        self.amplitude = widgets.FloatSlider(value=1.0, min=-1.0, max=1.0, step=0.05, description="add amplitude", style=_STYLE, layout=_SLIDER)
+        self.focus = _int_slider("focus row", min(3, N - 1), 0, N - 1)
+        self.sharpness = _float_slider("sharpness", 3.0, 0.0, 20.0, 0.5)
+        self.erase = _float_slider("erase e", 1.0, 0.0, 1.0, 0.05)
+        self.pattern = widgets.Dropdown(
+            options=self.PATTERNS, value="alternating", description="add pattern", style=_STYLE,
+            layout=widgets.Layout(width="260px"),
+        )
+        self.amplitude = _float_slider("add amplitude", 1.0, -1.0, 1.0, 0.05)
         self._update_w()
         self._update_write()
         lim = max(float(self.memory.abs().max()), 1.0)
@@ -248,8 +270,9 @@ class MemoryExplorer(_Explorer):
     def _describe(self) -> str:
         f = self.focus.value
         return (
-            f"focus row {f}, sharpness {self.sharpness.value:.1f} → w({f}) = {float(self.w[f]):.3f}; "
-            f"erase e = {self.erase.value:.2f}; add a = {self.amplitude.value:+.2f} × {self.pattern.value}; "
+            f"focus row {f}, sharpness {self.sharpness.value:.1f} → w({f}) = "
+            f"{float(self.w[f]):.3f}; erase e = {self.erase.value:.2f}; "
+            f"add a = {self.amplitude.value:+.2f} × {self.pattern.value}; "
             f"read r = {_fmt(self.read_vector)}"
         )
 
@@ -279,9 +302,9 @@ class ContentAddressingExplorer(_Explorer):
         self.memory = _as_memory(memory, 12, 6, seed)
         N, M = self.memory.shape
         self._noise = torch.randn(M, generator=torch.Generator().manual_seed(seed + 1))
-        self.key_row = widgets.IntSlider(value=min(4, N - 1), min=0, max=N - 1, description="key = row", style=_STYLE, layout=_SLIDER)
-        self.noise = widgets.FloatSlider(value=0.0, min=0.0, max=2.0, step=0.05, description="+ noise", style=_STYLE, layout=_SLIDER)
-        self.beta = widgets.FloatSlider(value=5.0, min=0.0, max=50.0, step=0.5, description="β (key strength)", style=_STYLE, layout=_SLIDER)
+        self.key_row = _int_slider("key = row", min(4, N - 1), 0, N - 1)
+        self.noise = _float_slider("+ noise", 0.0, 0.0, 2.0, 0.05)
+        self.beta = _float_slider("β (key strength)", 5.0, 0.0, 50.0, 0.5)
         self._update_key()
         fig, self._bars = viz.plot_similarity_with_handles(
             self.similarity, self.w_c, highlight=self.key_row.value
@@ -290,7 +313,11 @@ class ContentAddressingExplorer(_Explorer):
         self._finish_setup(
             [[self.key_row, self.noise], [self.beta]],
             renderer,
-            {self.key_row: self._update_key, self.noise: self._update_key, self.beta: self._update_w_c},
+            {
+                self.key_row: self._update_key,
+                self.noise: self._update_key,
+                self.beta: self._update_w_c,
+            },
         )
 
     def _update_key(self) -> None:
@@ -310,7 +337,8 @@ class ContentAddressingExplorer(_Explorer):
     def _describe(self) -> str:
         best = int(self.w_c.argmax())
         return (
-            f"key = row {self.key_row.value} + noise {self.noise.value:.2f}; β = {self.beta.value:.1f}; "
+            f"key = row {self.key_row.value} + noise {self.noise.value:.2f}; "
+            f"β = {self.beta.value:.1f}; "
             f"largest weight w_c({best}) = {float(self.w_c[best]):.3f}, "
             f"cosine similarity {float(self.similarity[best]):+.3f}"
         )
@@ -336,15 +364,17 @@ class AddressingExplorer(_Explorer):
         self.memory = _as_memory(memory, 16, 8, seed)
         N, M = self.memory.shape
         if shift_range < 1 or 2 * shift_range + 1 > N:
-            raise ValueError(f"shift_range: must lie in 1..{(N - 1) // 2} for N = {N}, got {shift_range}")
+            raise ValueError(
+                f"shift_range: must lie in 1..{(N - 1) // 2} for N = {N}, got {shift_range}"
+            )
         self.shift_range = R = shift_range
-        self.key_row = widgets.IntSlider(value=min(10, N - 1), min=0, max=N - 1, description="key k = row", style=_STYLE, layout=_SLIDER)
-        self.beta = widgets.FloatSlider(value=20.0, min=0.0, max=50.0, step=0.5, description="β", style=_STYLE, layout=_SLIDER)
-        self.prev_row = widgets.IntSlider(value=min(4, N - 1), min=0, max=N - 1, description="w_prev = row", style=_STYLE, layout=_SLIDER)
-        self.g = widgets.FloatSlider(value=0.8, min=0.0, max=1.0, step=0.05, description="g", style=_STYLE, layout=_SLIDER)
-        self.shift = widgets.IntSlider(value=1, min=-R, max=R, description="shift by", style=_STYLE, layout=_SLIDER)
-        self.spread = widgets.FloatSlider(value=0.2, min=0.0, max=1.0, step=0.05, description="shift spread", style=_STYLE, layout=_SLIDER)
-        self.gamma = widgets.FloatSlider(value=2.0, min=1.0, max=20.0, step=0.5, description="γ", style=_STYLE, layout=_SLIDER)
+        self.key_row = _int_slider("key k = row", min(10, N - 1), 0, N - 1)
+        self.beta = _float_slider("β", 20.0, 0.0, 50.0, 0.5)
+        self.prev_row = _int_slider("w_prev = row", min(4, N - 1), 0, N - 1)
+        self.g = _float_slider("g", 0.8, 0.0, 1.0, 0.05)
+        self.shift = _int_slider("shift by", 1, -R, R)
+        self.spread = _float_slider("shift spread", 0.2, 0.0, 1.0, 0.05)
+        self.gamma = _float_slider("γ", 2.0, 1.0, 20.0, 0.5)
         self._update_key()
         self._update_prev()
         self._update_s()
@@ -354,7 +384,12 @@ class AddressingExplorer(_Explorer):
         )
         renderer = viz.BlitRenderer(fig, [bar for bars in self._bars for bar in bars])
         self._finish_setup(
-            [[self.key_row, self.beta], [self.prev_row, self.g], [self.shift, self.spread], [self.gamma]],
+            [
+                [self.key_row, self.beta],
+                [self.prev_row, self.g],
+                [self.shift, self.spread],
+                [self.gamma],
+            ],
             renderer,
             {
                 self.key_row: self._update_key_and_w_c,
@@ -441,10 +476,12 @@ class ShiftIterationExplorer(_Explorer):
 
     def __init__(self, memory: Tensor | None = None, *, seed: int = 0) -> None:
         self.memory = _as_memory(memory, 16, 8, seed)
-        self.steps = widgets.IntSlider(value=24, min=1, max=self.MAX_STEPS, description="steps", style=_STYLE, layout=_SLIDER)
-        self.spread = widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, description="shift spread", style=_STYLE, layout=_SLIDER)
-        self.sharpening = widgets.ToggleButton(value=True, description="sharpening on", tooltip="apply eq. 9 after every shift")
-        self.gamma = widgets.FloatSlider(value=2.0, min=1.0, max=10.0, step=0.25, description="γ", style=_STYLE, layout=_SLIDER)
+        self.steps = _int_slider("steps", 24, 1, self.MAX_STEPS)
+        self.spread = _float_slider("shift spread", 0.3, 0.0, 0.9, 0.05)
+        self.sharpening = widgets.ToggleButton(
+            value=True, description="sharpening on", tooltip="apply eq. 9 after every shift"
+        )
+        self.gamma = _float_slider("γ", 2.0, 1.0, 10.0, 0.25)
         self._compute()
         fig, self._handles = viz.plot_shift_iteration_with_handles(
             {"$w_t$ over time (current settings)": self.history},
@@ -457,27 +494,40 @@ class ShiftIterationExplorer(_Explorer):
         self._finish_setup(
             [[self.steps, self.spread], [self.sharpening, self.gamma]],
             renderer,
-            {c: self._compute for c in (self.steps, self.spread, self.sharpening, self.gamma)},
+            {
+                self.steps: self._compute,
+                self.spread: self._compute,
+                self.sharpening: self._compute_shown,
+                self.gamma: self._compute_shown,
+            },
         )
 
     def _compute(self) -> None:
-        N = self.memory.shape[0]
+        """Steps or spread changed: recompute the reference run, then the one shown."""
         self.s = shift_distribution(1, self.spread.value, 1)
-        self.sharpening.description = "sharpening on" if self.sharpening.value else "sharpening off"
-        self.gamma.disabled = not self.sharpening.value
-        gamma = torch.tensor([[float(self.gamma.value)]])
-        w = w_plain = _one_hot(N, 0)[None]
-        s = self.s[None]
-        history, plain = [w], [w_plain]
+        w = _one_hot(self.memory.shape[0], 0)[None]
+        plain = [w]
         for _ in range(self.steps.value):
-            w = shift(w, s)  # eq. (8)
-            if self.sharpening.value:
-                w = sharpen(w, gamma)  # eq. (9)
-            w_plain = shift(w_plain, s)
+            w = shift(w, self.s[None])  # eq. (8)
+            plain.append(w)
+        self.history_unsharpened = torch.cat(plain)  # (steps + 1, N)
+        self._compute_shown()
+
+    def _compute_shown(self) -> None:
+        """Sharpening or gamma changed: only the run shown depends on them."""
+        on = self.sharpening.value
+        self.sharpening.description = "sharpening on" if on else "sharpening off"
+        self.gamma.disabled = not on
+        if not on:
+            self.history = self.history_unsharpened
+            return
+        gamma = torch.tensor([[float(self.gamma.value)]])
+        w = self.history_unsharpened[:1]
+        history = [w]
+        for _ in range(self.steps.value):
+            w = sharpen(shift(w, self.s[None]), gamma)  # eqs. (8) then (9)
             history.append(w)
-            plain.append(w_plain)
         self.history = torch.cat(history)  # (steps + 1, N)
-        self.history_unsharpened = torch.cat(plain)
 
     def _draw(self) -> None:
         viz.update_shift_iteration(
@@ -486,9 +536,13 @@ class ShiftIterationExplorer(_Explorer):
 
     def _describe(self) -> str:
         T = self.steps.value
-        mode = f"sharpening on (γ = {self.gamma.value:.2f})" if self.sharpening.value else "sharpening off"
+        mode = "sharpening off"
+        if self.sharpening.value:
+            mode = f"sharpening on (γ = {self.gamma.value:.2f})"
+        s = ", ".join(f"{float(x):.2f}" for x in self.s)
         return (
-            f"{T} steps of shift by +1 with s(-1, 0, +1) = ({', '.join(f'{float(x):.2f}' for x in self.s)}), "
+            f"{T} steps of shift by +1 with s(-1, 0, +1) = ({s}), "
             f"{mode}: focus ends on row {int(self.history[-1].argmax())} with weight "
-            f"{float(self.history[-1].max()):.3f} ({float(self.history_unsharpened[-1].max()):.3f} without sharpening)"
+            f"{float(self.history[-1].max()):.3f} "
+            f"({float(self.history_unsharpened[-1].max()):.3f} without sharpening)"
         )

@@ -147,12 +147,15 @@ def test_update_bars_vertical_and_horizontal():
 
 
 def test_update_image_and_shift_iteration():
-    fig, h = viz.plot_shift_iteration_with_handles(torch.rand(3, 8), reference=torch.rand(3, 8), max_steps=10)
+    fig, h = viz.plot_shift_iteration_with_handles(
+        torch.rand(3, 8), reference=torch.rand(3, 8), max_steps=10
+    )
     longer = torch.rand(9, 8)
     viz.update_shift_iteration(h, longer, reference=longer)
     assert h.images[0].get_array().shape == (9, 8)
-    np.testing.assert_allclose(h.peak_lines[0].get_ydata(), longer.max(1).values.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(h.reference_line.get_ydata(), longer.max(1).values.numpy(), rtol=1e-6)
+    peaks = longer.max(1).values.numpy()
+    np.testing.assert_allclose(h.peak_lines[0].get_ydata(), peaks, rtol=1e-6)
+    np.testing.assert_allclose(h.reference_line.get_ydata(), peaks, rtol=1e-6)
 
 
 def test_blit_renderer_redraws_changes():

@@ -35,7 +35,8 @@ def expected_memory(ex: MemoryExplorer) -> dict[str, torch.Tensor]:
     e = torch.full((M,), ex.erase.value)
     a = ex.amplitude.value * ex._pattern_vector()
     after = write(ex.memory[None], w[None], e[None], a[None])[0]
-    return {"w": w, "e": e, "a": a, "memory_after": after, "read_vector": read(after[None], w[None])[0]}
+    r = read(after[None], w[None])[0]
+    return {"w": w, "e": e, "a": a, "memory_after": after, "read_vector": r}
 
 
 def expected_content(ex: ContentAddressingExplorer) -> dict[str, torch.Tensor]:
@@ -53,7 +54,10 @@ def expected_pipeline(ex: AddressingExplorer) -> dict[str, torch.Tensor]:
     w_g = interpolate(w_c, w_prev[None], _scalar(ex.g.value))
     w_tilde = shift(w_g, s[None])
     w = sharpen(w_tilde, _scalar(ex.gamma.value))
-    return {"k": k, "w_prev": w_prev, "s": s, "w_c": w_c[0], "w_g": w_g[0], "w_tilde": w_tilde[0], "w": w[0]}
+    return {
+        "k": k, "w_prev": w_prev, "s": s,
+        "w_c": w_c[0], "w_g": w_g[0], "w_tilde": w_tilde[0], "w": w[0],
+    }
 
 
 def expected_history(ex: ShiftIterationExplorer) -> dict[str, torch.Tensor]:
@@ -132,14 +136,18 @@ def test_displays_as_its_widget_with_a_stable_text_repr(cls):
     ex = cls()
     bundle = ex._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.widget.model_id
-    assert bundle["text/plain"] == repr(ex) == f"{cls.__name__}(N={ex.memory.shape[0]}, M={ex.memory.shape[1]})"
+    N, M = ex.memory.shape
+    assert bundle["text/plain"] == repr(ex) == f"{cls.__name__}(N={N}, M={M})"
+
+
+CONTROL_TYPES = (widgets.IntSlider, widgets.FloatSlider, widgets.Dropdown, widgets.ToggleButton)
 
 
 def _controls(ex) -> dict[str, widgets.ValueWidget]:
     return {
         name: w
         for name, w in vars(ex).items()
-        if isinstance(w, (widgets.IntSlider, widgets.FloatSlider, widgets.Dropdown, widgets.ToggleButton))
+        if isinstance(w, CONTROL_TYPES)
     }
 
 
