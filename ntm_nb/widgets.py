@@ -146,7 +146,11 @@ class _Explorer:
     ) -> None:
         self._renderer = renderer
         self.status = widgets.Label()
-        self.image = widgets.Image(format="png")
+        width = int(round(renderer.fig.bbox.width))  # the PNG's width in pixels
+        # Natural size where there is room, scaled down (never up, which blurs) where not.
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width="100%", max_width=f"{width}px")
+        )
         controls = widgets.VBox([widgets.HBox(row) for row in rows])
         self.widget = widgets.VBox([controls, self.status, self.image])
         for control, handler in handlers.items():
