@@ -171,14 +171,15 @@ class NTM(nn.Module):
             ) * 0.1
         w = torch.softmax(self.w0_logits, dim=-1).expand(batch_size, -1, -1)
         r = self.r0.expand(batch_size, -1, -1)
-        # Contiguous copies: the compiled step then sees the same strides at t = 0 as at
-        # every later step, and compiles once instead of twice.
-        return NTMState(
-            self.controller.initial_state(batch_size, like),
-            memory.contiguous(),
-            w.contiguous(),
-            r.contiguous(),
-        )
+        controller = self.controller.initial_state(batch_size, like)
+        if torch.is_grad_enabled():
+            # Leaves that require grad, as every later state does: the compiled step then
+            # sees the same kind of input at t = 0 as later, and compiles once, not twice.
+            for leaf in (*controller, memory):
+                if leaf.is_leaf:
+                    leaf.requires_grad_()
+        # Contiguous copies, for the same reason (same strides at every step).
+        return NTMState(controller, memory.contiguous(), w.contiguous(), r.contiguous())
 
     def step(
         self, x: Tensor, state: NTMState, trace: bool = False
@@ -250,11 +251,12 @@ class NTM(nn.Module):
         # which avoids a second compilation for every new batch size or for no_grad.
         use_compiled = self._compiled and not return_trace and torch.is_grad_enabled()
         step = self._step_fn if use_compiled else self.step
+        xs = x.transpose(0, 1).contiguous()  # (T, B, input): every x_t has the same strides
         ys: list[Tensor] = []
         steps: list[tuple[NTMState, HeadParams]] = []
         for t in range(T):
             try:
-                y, state, p = step(x[:, t], state, return_trace)
+                y, state, p = step(xs[t], state, return_trace)
             except Exception as err:  # compiler missing or broken: fall back once, loudly
                 if not use_compiled:
                     raise
@@ -264,7 +266,7 @@ class NTM(nn.Module):
                 )
                 self.compile_step(False)
                 use_compiled, step = False, self.step
-                y, state, p = step(x[:, t], state, return_trace)
+                y, state, p = step(xs[t], state, return_trace)
             ys.append(y)
             if return_trace:
                 steps.append((state, p))
