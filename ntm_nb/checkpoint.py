@@ -248,6 +248,18 @@ def load_train_state(path: str | Path, model: nn.Module, train_config: Any) -> A
                 state.setdefault(int(pid), {})[name] = value
         for pid, entry in scalars.items():
             state.setdefault(int(pid), {}).update(entry)
+        # optimizer.load_state_dict does not compare shapes: a state saved for another
+        # model would load silently and fail (or worse) at the first step
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        for pid, entry in state.items():
+            if not 0 <= pid < len(params):
+                raise ValueError(f"state for parameter {pid}, but the model has {len(params)}")
+            for name, value in entry.items():
+                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != params[pid].shape:
+                    raise ValueError(
+                        f"optimizer state {name!r} of parameter {pid} has shape {tuple(value.shape)}, "
+                        f"the model's parameter {tuple(params[pid].shape)}"
+                    )
         saved_groups = json.loads(meta["param_groups"])
         groups = optimizer.state_dict()["param_groups"]
         for group, saved in zip(groups, saved_groups):

@@ -147,7 +147,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if getattr(args, flag) is not None:
             train_kw[flag] = getattr(args, flag) or None
     train_kw["compile"] = not args.no_compile
-    command = "ntm-nb " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else None
+    argv = getattr(args, "argv", None) or sys.argv[1:]
+    command = "ntm-nb " + " ".join(shlex.quote(a) for a in argv) if argv else None
 
     if args.resume:
         record = load_record(out)
@@ -223,7 +224,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if record.get("history"):
-        fig = viz.plot_learning_curve(History.from_dict(record["history"]), title=str(record.get("task", {}).get("name", "")))
+        fig = viz.plot_learning_curve(History.from_dict(record["history"]), title=str((record.get("task") or {}).get("name", "")))
         fig.savefig(out_dir / "learning_curve.png", dpi=100)
         written.append(out_dir / "learning_curve.png")
     task = _task_from_record(record, _task_overrides(args))
@@ -246,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # recorded in checkpoints
     try:
         return {"train": cmd_train, "eval": cmd_eval, "plot": cmd_plot}[args.command](args)
     except (ValueError, TypeError, CheckpointError, FileNotFoundError, FloatingPointError) as err:

@@ -63,7 +63,13 @@ class TrainConfig:
         for name in ("batch_size", "log_every", "eval_every", "eval_sequences"):
             check_positive_int(name, getattr(self, name))
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+        for name in ("lr", "momentum", "clip_value", "clip_norm", "target_cost"):
+            value = getattr(self, name)
+            if (value is not None or name in ("lr", "momentum")) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise TypeError(f"{name}: expected a number, got {value!r}")
+        if not 0 < self.lr < 1:
             raise ValueError(f"lr: must be a number in (0, 1), got {self.lr!r}")
         if not 0 <= self.momentum < 1:
             raise ValueError(f"momentum: must lie in [0, 1), got {self.momentum!r}")
@@ -173,6 +179,10 @@ class EvalResult:
 
 
 def _eval_batches(task: Task, num_sequences: int, batch_size: int, seed: int) -> list[tuple[Tensor, Tensor, Tensor]]:
+    if getattr(task, "same_length", False) and dataclasses.is_dataclass(task):
+        # held-out sequences are drawn independently: with same_length a whole batch of
+        # them would share one length, and the cost would be that length's
+        task = dataclasses.replace(task, same_length=False)
     generator = torch.Generator().manual_seed(seed)
     batches, left = [], num_sequences
     while left > 0:
@@ -222,6 +232,7 @@ def evaluate(
     """Evaluate ``model`` on ``num_sequences`` fresh sequences of ``task`` drawn from ``seed``.
 
     Runs without gradients and in eval mode (the model's mode is restored afterwards).
+    Every sequence is drawn independently: a task's ``same_length`` is set to ``False``.
     """
     check_positive_int("num_sequences", num_sequences)
     check_positive_int("batch_size", batch_size)
@@ -407,7 +418,8 @@ def train(
                 result.final_eval = ev = _evaluate_batches(model, task, eval_batches)
                 state.seconds = time.perf_counter() - start
                 history.eval_step.append(state.step)
-                history.eval_sequences.append(history.sequences[-1] if history.sequences else 0)
+                # sequences seen so far: those recorded, plus those since the last record
+                history.eval_sequences.append((history.sequences[-1] if history.sequences else 0) + run_seqs)
                 history.eval_seconds.append(round(state.seconds, 3))
                 history.eval_bits.append(ev.bits_per_sequence)
                 history.eval_loss.append(ev.loss)

@@ -166,3 +166,78 @@ def test_blit_renderer_redraws_changes():
     assert renderer.render() == first  # nothing changed, same picture
     viz.update_bars(bars[0], torch.eye(10)[3])
     assert renderer.render() != first
+
+
+# --------------------------------------------------------------------------- training
+def _history():
+    from ntm_nb.train import History
+
+    return History(
+        step=[10, 20, 30], sequences=[320, 640, 960], seconds=[1.0, 2.0, 3.0],
+        loss=[0.69, 0.3, 0.01], bits=[40.0, 10.0, 0.2],
+        eval_step=[20, 30], eval_sequences=[640, 960], eval_seconds=[2.0, 3.0],
+        eval_bits=[12.0, 0.1], eval_loss=[0.35, 0.005], eval_cost_bits=[50.0, 1.0],
+    )
+
+
+def test_plot_learning_curve():
+    h = _history()
+    fig = viz.plot_learning_curve(h, title="copy")
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    bits_ax, loss_ax = fig.axes
+    assert "copy" in bits_ax.get_title()
+    train_line, eval_line = bits_ax.get_lines()
+    np.testing.assert_allclose(train_line.get_xdata(), h.sequences)
+    np.testing.assert_allclose(train_line.get_ydata(), h.bits)
+    np.testing.assert_allclose(eval_line.get_xdata(), h.eval_sequences)
+    np.testing.assert_allclose(eval_line.get_ydata(), h.eval_bits)
+    np.testing.assert_allclose(loss_ax.get_lines()[1].get_ydata(), h.eval_loss)
+    assert bits_ax.get_yscale() == "log"  # 0.1 .. 40: several decades
+    assert _png(viz.figure_to_png(fig))
+    # the same from a dict (a checkpoint's record), and a linear scale for a narrow range
+    narrow = viz.plot_learning_curve({**h.to_dict(), "bits": [2.0, 1.5, 1.0], "eval_bits": [1.5, 1.2]})
+    assert narrow.axes[0].get_yscale() == "linear"
+
+
+def test_plot_learning_curve_of_an_empty_history():
+    from ntm_nb.train import History
+
+    fig = viz.plot_learning_curve(History())
+    assert len(fig.axes) == 2 and not fig.axes[0].get_lines()
+    assert _png(viz.figure_to_png(fig))
+    with pytest.raises(TypeError, match="history"):
+        viz.plot_learning_curve([1, 2, 3])
+
+
+def test_plot_example_with_and_without_a_trace():
+    from ntm_nb import NTM, NTMConfig, make_task
+
+    task = make_task("copy", bits=4, min_len=3, max_len=3)
+    x, y, mask = task.sample(1, torch.Generator().manual_seed(0))
+    model = NTM(NTMConfig(input_size=5, output_size=4, controller_size=8, N=10, M=4, num_read_heads=2))
+    with torch.no_grad():
+        logits, trace = model(x, return_trace=True)
+    probs = torch.sigmoid(logits)
+    fig = viz.plot_example(x[0], y[0], probs[0], mask[0], trace=trace)
+    assert len(fig.axes) == 5
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "input x" and titles[1] == "target y"
+    assert "read weighting (head 1 of 2)" == titles[3] and titles[4] == "write weighting"
+    T = x.shape[1]
+    assert fig.axes[0].images[0].get_array().shape == (5, T)  # channels down, time across
+    assert fig.axes[3].images[0].get_array().shape == (10, T)  # rows down, time across
+    np.testing.assert_allclose(fig.axes[3].images[0].get_array(), trace.w_read[0, :, 0].T.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(fig.axes[4].images[0].get_array(), trace.w_write[0, :, 0].T.numpy(), rtol=1e-6)
+    # the output panel shows the counted steps only, and counts the wrong bits
+    shown = np.ma.getdata(fig.axes[2].images[0].get_array())
+    assert np.isnan(shown[:, mask[0] == 0]).all() and not np.isnan(shown[:, mask[0] == 1]).any()
+    wrong = int((((probs[0] > 0.5).float() != y[0]) & (mask[0, :, None] > 0)).sum())
+    assert f"{wrong} wrong bit(s)" in titles[2]
+    assert _png(viz.figure_to_png(fig))
+
+    plain = viz.plot_example(x, y, probs, mask)  # batch of one, no trace: three panels
+    assert len(plain.axes) == 3
+    perfect = viz.plot_example(x, y, y, mask)
+    assert "0 wrong bit(s)" in perfect.axes[2].get_title()
+    with pytest.raises(ValueError, match="probs"):
+        viz.plot_example(x, y, probs[:, :-1], mask)
