@@ -251,7 +251,9 @@ class NTM(nn.Module):
         # which avoids a second compilation for every new batch size or for no_grad.
         use_compiled = self._compiled and not return_trace and torch.is_grad_enabled()
         step = self._step_fn if use_compiled else self.step
-        xs = x.transpose(0, 1).contiguous()  # (T, B, input): every x_t has the same strides
+        # (T, B, input) with standard strides, so every x_t has the same strides whatever T
+        # (``.contiguous()`` would keep a B=1 view's T-dependent stride).
+        xs = x.new_empty((T, B, x.shape[2])).copy_(x.transpose(0, 1))
         ys: list[Tensor] = []
         steps: list[tuple[NTMState, HeadParams]] = []
         for t in range(T):

@@ -1,0 +1,91 @@
+"""Time to solve the copy task from a cold start, with the package's default (fast) preset.
+
+For each seed, runs ``python -m ntm_nb train copy`` in a fresh process with an empty
+torch.compile cache (so process start and compilation are included) until the held-out
+cost is below 0.1 bits per sequence on 1,000 sequences of lengths 1-20, and reports wall
+time, steps, sequences and peak memory (max resident set size of the process). Then it
+re-checks each saved model on 1,000 *fresh* sequences.
+
+    python benchmarks/time_to_solve.py                 # seeds 0 1 2
+    python benchmarks/time_to_solve.py --seeds 0 --warm-cache
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import ntm_nb
+from ntm_nb.tasks import CopyTask
+
+
+def run_seed(seed: int, workdir: Path, max_steps: int, warm_cache: bool, extra: list[str]) -> dict:
+    out = workdir / f"copy-seed{seed}"
+    env = dict(os.environ)
+    if not warm_cache:
+        env["TORCHINDUCTOR_CACHE_DIR"] = str(workdir / f"inductor-cache-{seed}")
+        env["TRITON_CACHE_DIR"] = str(workdir / f"triton-cache-{seed}")
+    cmd = [sys.executable, "-m", "ntm_nb", "train", "copy", "--seed", str(seed), "--out", str(out),
+           "--steps", str(max_steps), "--target-cost", "0.1", "--eval-every", "100",
+           "--eval-sequences", "1000", "--no-progress", *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"seed {seed} failed:\n{proc.stdout}\n{proc.stderr}")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    record = json.loads((out / "model.json").read_text())
+    hist = record["history"]
+    model = ntm_nb.load(out)
+    fresh = ntm_nb.evaluate(model, CopyTask(), num_sequences=1000, seed=10_000 + seed)
+    return {
+        "seed": seed,
+        "wall_s": wall,
+        "solved": hist["eval_bits"][-1] < 0.1,
+        "steps": hist["eval_step"][-1],
+        "sequences": hist["eval_sequences"][-1],
+        "train_s": hist["eval_seconds"][-1],
+        "heldout_bits": hist["eval_bits"][-1],
+        "fresh_bits": fresh.bits_per_sequence,
+        # ru_maxrss is the largest of all children so far, in KiB on Linux.
+        "peak_mb_so_far": usage.ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-steps", type=int, default=5000)
+    parser.add_argument("--warm-cache", action="store_true", help="reuse torch.compile's on-disk cache (not a cold start)")
+    parser.add_argument("extra", nargs="*", help="extra arguments for `ntm-nb train copy` (after --)")
+    args = parser.parse_args()
+    print(f"ntm_nb {ntm_nb.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; "
+          f"{'warm' if args.warm_cache else 'cold'} compile cache")
+    print(f"| {'seed':>4} | {'wall s':>6} | {'solved':>6} | {'steps':>5} | {'sequences':>9} | "
+          f"{'held-out bits':>13} | {'fresh 1000 bits':>15} | {'peak MB':>7} |")
+    print("|------|--------|--------|-------|-----------|---------------|-----------------|---------|")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            r = run_seed(seed, Path(tmp), args.max_steps, args.warm_cache, args.extra)
+            rows.append(r)
+            print(f"| {r['seed']:>4} | {r['wall_s']:>6.1f} | {str(r['solved']):>6} | {r['steps']:>5} | "
+                  f"{r['sequences']:>9} | {r['heldout_bits']:>13.3f} | {r['fresh_bits']:>15.3f} | "
+                  f"{r['peak_mb_so_far']:>7.0f} |", flush=True)
+    walls = [r["wall_s"] for r in rows]
+    print(f"\nmedian wall time: {statistics.median(walls):.1f} s over {len(rows)} seeds "
+          f"({sum(r['solved'] for r in rows)}/{len(rows)} solved); peak memory {max(r['peak_mb_so_far'] for r in rows):.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
