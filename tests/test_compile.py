@@ -1,0 +1,77 @@
+"""The compiled fast path is the same model: same outputs and gradients as eager."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+import ntm_nb
+from ntm_nb import model as model_module
+
+
+def small(**kw) -> ntm_nb.NTM:
+    torch.manual_seed(0)
+    cfg = dict(input_size=5, output_size=4, controller_size=16, N=16, M=8)
+    cfg.update(kw)
+    return ntm_nb.NTM(**cfg)
+
+
+def grads(m: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.grad.clone() for n, p in m.named_parameters()}
+
+
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_compiled_step_matches_eager_outputs_and_gradients(controller):
+    eager = small(controller=controller, num_read_heads=2, num_write_heads=1)
+    fast = small(controller=controller, num_read_heads=2, num_write_heads=1)
+    fast.load_state_dict(eager.state_dict())
+    fast.compile_step()
+    assert fast.is_compiled
+    g = torch.Generator().manual_seed(1)
+    for T in (3, 6):  # two sequence lengths through one compiled step
+        x = torch.rand(4, T, 5, generator=g)
+        target = torch.rand(4, T, 4, generator=g).round()
+        for m in (eager, fast):
+            m.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(m(x), target)
+            loss.backward()
+        torch.testing.assert_close(fast(x), eager(x), atol=1e-5, rtol=1e-5)
+        ge, gf = grads(eager), grads(fast)
+        for name in ge:
+            torch.testing.assert_close(gf[name], ge[name], atol=1e-5, rtol=1e-5, msg=name)
+    assert fast.is_compiled  # no silent fallback to eager happened
+
+
+def test_no_compiler_falls_back_to_eager_with_a_warning(monkeypatch):
+    monkeypatch.setattr(model_module.shutil, "which", lambda name: None)
+    m = small()
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        m.compile_step()
+    assert not m.is_compiled
+    x = torch.rand(2, 3, 5)
+    torch.testing.assert_close(m(x), small()(x))
+
+
+def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch):
+    calls = []
+
+    def broken_compile(fn, **kwargs):
+        def run(*args, **kw):
+            calls.append(1)
+            raise RuntimeError("simulated compiler failure\nwith a second line")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    m = small().compile_step()
+    assert m.is_compiled
+    x = torch.rand(2, 3, 5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = m(x)
+    messages = [str(w.message) for w in caught if "torch.compile failed" in str(w.message)]
+    assert len(messages) == 1 and "\n" not in messages[0]
+    assert not m.is_compiled and len(calls) == 1
+    torch.testing.assert_close(out, small()(x))
