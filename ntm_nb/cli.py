@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-sequences", type=int, help="held-out sequences per evaluation")
     t.add_argument("--target-cost", type=float, help="stop once held-out bits per sequence <= this")
     t.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps")
+    t.add_argument("--max-minutes", type=float, help="stop cleanly after this many minutes of training (a time budget)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     m = t.add_argument_group("model options (override the preset)")
     m.add_argument("--controller", choices=("lstm", "feedforward"), help="NTM controller")
@@ -147,6 +148,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         if getattr(args, flag) is not None:
             train_kw[flag] = getattr(args, flag) or None
     train_kw["compile"] = not args.no_compile
+    if args.max_minutes is not None:
+        train_kw["max_seconds"] = args.max_minutes * 60
     argv = getattr(args, "argv", None) or sys.argv[1:]
     command = "ntm-nb " + " ".join(shlex.quote(a) for a in argv) if argv else None
 
@@ -154,7 +157,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         record = load_record(out)
         model = load(out, device=args.device)
         saved_cfg = dict(record.get("train_config") or {})
-        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "checkpoint_every")})
+        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "checkpoint_every", "max_seconds")})
         config = TrainConfig(**saved_cfg)
         fields = dict(record.get("task") or {})
         task = make_task(fields.pop("name", args.task), **fields)
@@ -182,7 +185,8 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"{config.steps} steps of batch {config.batch_size}, {config.optimizer} lr {config.lr} -> {out}")
     result = train(model, task, config, state=state, checkpoint_dir=out, progress=not args.no_progress, command=command)
     ev = result.final_eval
-    status = "interrupted" if result.interrupted else ("reached target" if result.reached_target else "done")
+    status = ("interrupted" if result.interrupted else "reached target" if result.reached_target
+              else "time budget used" if result.out_of_time else "done")
     print(f"{status} at step {result.step}: held-out bits/sequence "
           f"{ev.bits_per_sequence:.3f}" if ev else f"{status} at step {result.step}")
     print(f"checkpoint: {out}")

@@ -57,6 +57,7 @@ class TrainConfig:
     compile: bool = True  # use the compiled NTM step (falls back to eager if unavailable)
     threads: int | None = None  # torch CPU threads for this run (None: leave as is)
     checkpoint_every: int | None = None  # save a checkpoint every this many steps
+    max_seconds: float | None = None  # stop cleanly after this much training time
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -81,6 +82,8 @@ class TrainConfig:
             check_positive_int("threads", self.threads)
         if self.checkpoint_every is not None:
             check_positive_int("checkpoint_every", self.checkpoint_every)
+        if self.max_seconds is not None and not (isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
+            raise ValueError(f"max_seconds: must be a number > 0 or None, got {self.max_seconds!r}")
         if self.target_cost is not None and self.target_cost < 0:
             raise ValueError(f"target_cost: must be >= 0 or None, got {self.target_cost!r}")
 
@@ -284,6 +287,7 @@ class TrainResult:
     step: int  # optimizer steps done in total (including resumed ones)
     interrupted: bool = False  # stopped by KeyboardInterrupt or a callback
     reached_target: bool = False  # stopped early at target_cost
+    out_of_time: bool = False  # stopped at max_seconds
     final_eval: EvalResult | None = None
 
 
@@ -412,7 +416,9 @@ def train(
             run_seqs += x.shape[0]
             bar.update(1)
             stop = False
-            if state.step % config.log_every == 0 or state.step == config.steps:
+            out_of_time = config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
+            last = state.step == config.steps or out_of_time  # record and evaluate the last step
+            if state.step % config.log_every == 0 or last:
                 state.seconds = time.perf_counter() - start
                 history.step.append(state.step)
                 history.sequences.append((history.sequences[-1] if history.sequences else 0) + run_seqs)
@@ -422,7 +428,7 @@ def train(
                 bar.set_postfix(loss=f"{run_loss / run_n:.4f}", bits=f"{run_bits / run_n:.2f}")
                 run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
                 stop = notify("log")
-            if state.step % config.eval_every == 0 or state.step == config.steps:
+            if state.step % config.eval_every == 0 or last:
                 result.final_eval = ev = _evaluate_batches(model, task, eval_batches)
                 state.seconds = time.perf_counter() - start
                 history.eval_step.append(state.step)
@@ -440,6 +446,9 @@ def train(
                 save_checkpoint()
             if stop:
                 result.interrupted = not result.reached_target
+                break
+            if out_of_time:
+                result.out_of_time = True
                 break
     except KeyboardInterrupt:
         result.interrupted = True

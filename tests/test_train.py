@@ -618,3 +618,25 @@ def test_train_config_round_trips_through_a_dict():
     cfg = quick(target_cost=0.5, clip_norm=50.0)
     assert TrainConfig(**cfg.to_dict()) == cfg
     assert dataclasses.asdict(cfg) == cfg.to_dict()
+
+
+def test_max_seconds_stops_cleanly_with_a_final_record_and_evaluation():
+    from ntm_nb.tasks import CopyTask
+
+    torch.manual_seed(0)
+    task = CopyTask(bits=4, min_len=1, max_len=3)
+    model = NTM(input_size=task.input_size, output_size=task.output_size, controller_size=8, N=8, M=4)
+    result = train(model, task, steps=100_000, batch_size=4, compile=False, progress=False,
+                   max_seconds=0.5, log_every=1000, eval_every=1000, eval_sequences=8)
+    assert result.out_of_time and not result.interrupted
+    assert 0 < result.step < 100_000
+    assert result.history.step[-1] == result.step  # the last step is recorded
+    assert result.history.eval_step[-1] == result.step  # and evaluated
+    assert result.history.seconds[-1] >= 0.5
+
+
+def test_max_seconds_must_be_positive():
+    from ntm_nb.train import TrainConfig
+
+    with pytest.raises(ValueError, match="max_seconds"):
+        TrainConfig(max_seconds=0)
