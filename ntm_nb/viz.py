@@ -733,6 +733,7 @@ def plot_generalization(
     *,
     paper: Mapping[str, Sequence[float | None]] | None = None,
     xlabel: str = "sequence length",
+    ylabel: str = "bits per sequence",
     train_range: tuple[float, float] | None = None,
     title: str = "",
 ) -> Figure:
@@ -756,7 +757,7 @@ def plot_generalization(
             ax.plot(px, py, marker="s", mfc="none", ls=":", color=_model_color(name, i),
                     label=f"{name} (paper)")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("bits per sequence")
+    ax.set_ylabel(ylabel)
     ax.set_xticks(xs)
     ax.set_title(title or "generalisation beyond the training range", fontsize=10)
     ax.grid(alpha=0.3)
