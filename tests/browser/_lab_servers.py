@@ -22,7 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; another build with NTM_NB_CHROMIUM=/path/to/chromium
+CHROMIUM = Path(os.environ.get("NTM_NB_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -36,7 +37,7 @@ CHROMIUM_ARGS = [
 SERVER_TIMEOUT_S = 120.0  # the machine may be busy; a server is usually up in 5-15 s
 INSTALL_HINT = (
     "the browser tests need Chromium and Playwright for Python: "
-    "`apt-get install chromium` (or your system's Chromium package at /usr/bin/chromium) and "
+    "`apt-get install chromium` (or point NTM_NB_CHROMIUM at a Chromium binary) and "
     "`pip install playwright` (never `playwright install`)"
 )
 

@@ -30,9 +30,7 @@ from _lab_servers import (
     start_lab,
     start_voila,
 )
-
-KERNEL_IDLE_TIMEOUT_MS = 60_000  # a kernel can take a while to start on a busy machine
-WIDGET_TIMEOUT_MS = 120_000  # run-all of a notebook, then the widget appears
+from _pages import KERNEL_IDLE_TIMEOUT_MS
 
 
 def in_ci() -> bool:

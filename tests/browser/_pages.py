@@ -1,0 +1,96 @@
+"""Page helpers for the browser tests and the screenshot script: open and run a notebook in
+JupyterLab, find an explorer's output, and drive its sliders with the keyboard."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+KERNEL_IDLE_TIMEOUT_MS = 60_000  # a kernel can take a while to start on a busy machine
+WIDGET_TIMEOUT_MS = 120_000  # run-all of a notebook, then the widget appears
+
+
+def open_and_run_all(page, lab, notebook: str) -> None:
+    """Open ``notebook`` in Lab, wait for its kernel, then Run > Run All Cells."""
+    open_notebook(page, lab, notebook)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def open_notebook(page, lab, notebook: str) -> None:
+    """Open ``notebook`` in Lab and wait until its kernel is idle."""
+    page.goto(f"{lab.url}lab/tree/{notebook}?reset&token={lab.token}")
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=KERNEL_IDLE_TIMEOUT_MS
+    )
+
+
+def cells_to_show(path: Path, widget: str) -> list[int]:
+    """The cells that show ``widget`` in the notebook at ``path``: its first code cell (the
+    imports) and the first cell that starts with ``widget(``; [] when there is none."""
+    cells = json.loads(path.read_text())["cells"]
+    code = [i for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    shows = [i for i in code if "".join(cells[i]["source"]).lstrip().startswith(f"{widget}(")]
+    return [code[0], shows[0]] if shows else []
+
+
+def run_cells(page, indexes: list[int]) -> None:
+    """Run the cells at ``indexes`` (positions in the notebook, markdown included) one by
+    one, as a user would: click beside the cell, press Shift+Enter."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    for i in indexes:
+        cells.nth(i).locator(".jp-InputPrompt").click()
+        page.keyboard.press("Shift+Enter")
+
+
+def _label(page, text: str):
+    return page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(text)}$"))
+
+
+def explorer_with(page, control: str):
+    """The cell output (Lab or Voila) holding a widget with a control labelled ``control``."""
+    return page.locator(".jp-OutputArea-output").filter(has=_label(page, control))
+
+
+class Explorer:
+    """One explorer's output: its sliders, its status label (``div.widget-label``) and its
+    plot (``img.widget-image``, whose ``src`` is a new blob: URL after every redraw)."""
+
+    def __init__(self, page, root) -> None:
+        self.page, self.root = page, root
+        self.image = root.locator("img.widget-image")
+        self.status = root.locator("div.jupyter-widgets.widget-label")
+
+    def slider(self, name: str):
+        return self.root.locator(".widget-slider").filter(has=_label(self.page, name))
+
+    def press(self, name: str, *keys: str) -> None:
+        """Focus the slider's handle and press ``keys``, as a keyboard user would."""
+        self.slider(name).locator(".noUi-handle").focus()
+        for key in keys:
+            self.page.keyboard.press(key)
+
+    def expect_drawn(self) -> str:
+        """Wait until the plot shows a decoded image; return its ``src``."""
+        self.image.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
+        self.page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0",
+            arg=self.image.element_handle(), timeout=WIDGET_TIMEOUT_MS,
+        )
+        return self.image.get_attribute("src")
+
+    def expect_redraw(self, previous_src: str, status_part: str) -> str:
+        """Wait until the plot changed and the status label shows ``status_part``."""
+        from playwright.sync_api import expect
+
+        expect(self.status).to_contain_text(status_part, timeout=WIDGET_TIMEOUT_MS)
+        expect(self.image).not_to_have_attribute("src", previous_src, timeout=WIDGET_TIMEOUT_MS)
+        return self.expect_drawn()
+
+    def time_step(self) -> int:
+        """The step a TraceExplorer shows, read from its status ("... step t = 11 of ...")."""
+        from playwright.sync_api import expect
+
+        expect(self.status).to_contain_text("step t = ", timeout=WIDGET_TIMEOUT_MS)
+        return int(re.search(r"step t = (\d+)", self.status.inner_text()).group(1))
