@@ -36,12 +36,35 @@ def cells_to_show(path: Path, widget: str) -> list[int]:
 
 
 def run_cells(page, indexes: list[int]) -> None:
-    """Run the cells at ``indexes`` (positions in the notebook, markdown included) one by
-    one, as a user would: click beside the cell, press Shift+Enter."""
-    cells = page.locator(".jp-Notebook .jp-Cell")
+    """Run the cells at ``indexes`` (positions in the notebook, markdown included), as a
+    keyboard user would: move the selection with the arrow keys, press Shift+Enter.
+
+    Lab renders only the cells near the view, so cells are not found by position in the
+    page: the selection is moved and checked against the status bar's "Cell i/n"."""
+    from playwright.sync_api import expect
+
+    position = page.get_by_text(re.compile(r"^Cell \d+/\d+$"))
+
+    def current() -> int:
+        expect(position).to_be_visible(timeout=KERNEL_IDLE_TIMEOUT_MS)
+        return int(re.match(r"Cell (\d+)/", position.inner_text()).group(1)) - 1
+
+    # Command mode on the first cell, so that the arrow keys move the selection.
+    page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
     for i in indexes:
-        cells.nth(i).locator(".jp-InputPrompt").click()
-        page.keyboard.press("Shift+Enter")
+        for _ in range(3):  # a key pressed while the page settles can be lost: check, redo
+            steps = i - current()
+            for _ in range(abs(steps)):
+                page.keyboard.press("ArrowDown" if steps > 0 else "ArrowUp")
+            try:
+                expect(position).to_have_text(re.compile(f"^Cell {i + 1}/"), timeout=5_000)
+                break
+            except AssertionError:
+                continue
+        expect(position).to_have_text(re.compile(f"^Cell {i + 1}/"))
+        page.keyboard.press("Shift+Enter")  # runs the cell and selects the next one
+        expect(position).to_have_text(re.compile(f"^Cell {i + 2}/"))
 
 
 def _label(page, text: str):
