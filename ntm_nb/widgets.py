@@ -722,7 +722,9 @@ class _ModelExplorer(_Explorer):
         """Point the size slider (and the repeats slider) at ``task``'s setting."""
         setting = TASK_SIZES[task.name]
         self.length.description = setting.field
-        self.length.min, self.length.max = setting.low, setting.high
+        self.length.max = max(self.length.max, setting.high)  # keep min <= max at every step
+        self.length.min = setting.low
+        self.length.max = setting.high
         self.length.value = value if value is not None else getattr(setting, default)
         is_repeat = isinstance(task, RepeatCopyTask)
         self.repeats.disabled = not is_repeat

@@ -310,3 +310,34 @@ def test_new_model_starts_over():
     d.new_button.click()
     assert d.model is not old and d.state is None and d.history.step == []
     assert not d.task_name.disabled
+
+
+needs_two_ntms = pytest.mark.skipif(
+    not {("copy", "ntm"), ("associative_recall", "ntm")} <= SHIPPED,
+    reason="needs the shipped copy and associative-recall NTMs",
+)
+
+
+@needs_two_ntms
+def test_trace_explorer_switches_between_shipped_models():
+    ex = TraceExplorer()
+    assert "associative_recall" in ex.task_name.options
+    ex.task_name.value = "associative_recall"
+    assert ex.task.name == "associative_recall" and ex.length.description == "items"
+    assert ex.length.value == 4 and (ex.length.min, ex.length.max) == (2, 20)
+    assert ex.x.shape[-1] == ex.task.input_size and ex.repeats.disabled
+    _check_step(ex, ex.t)
+    if ("ngrams", "ntm") in SHIPPED:
+        ex.task_name.value = "ngrams"
+        assert (ex.length.min, ex.length.max, ex.length.value) == (10, 400, 60)
+        _check_step(ex, ex.t)
+    ex.task_name.value = "copy"
+    assert ex.length.value == 10 and ex.x.shape == (21, 9)
+
+
+def test_size_slider_range_follows_the_task():
+    ex = TraceExplorer(make_task("copy", max_len=4), tiny_ntm(make_task("copy")))
+    ex._set_size_controls(make_task("ngrams"), None, None, "trace_default")
+    assert (ex.length.min, ex.length.max, ex.length.value) == (10, 400, 60)
+    ex._set_size_controls(make_task("associative_recall"), None, None, "trace_default")
+    assert (ex.length.min, ex.length.max, ex.length.value) == (2, 20, 4)
