@@ -104,24 +104,54 @@ class Server:
         return text[-tail:]
 
     def stop(self) -> None:
-        """Stop the server and everything it started (kernels), by process group."""
+        """Stop the server and everything it started.
+
+        Jupyter starts each kernel in a session (process group) of its own, so killing the
+        server's group is not enough: its descendants are listed first, and whatever of
+        them outlives the server's own shutdown is killed with its group."""
+        children = _descendants(self.process.pid)
+        group = self.process.pid  # started with start_new_session=True: it leads its group
         if self.process.poll() is None:
-            _signal_group(self.process, signal.SIGTERM)
+            _kill_group(group, signal.SIGTERM)  # the server shuts its kernels down
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 pass
-        # Kernels may outlive a server that exited: always sweep the group.
-        _signal_group(self.process, signal.SIGKILL)
+        _kill_group(group, signal.SIGKILL)
+        for pid in children:  # whatever is left: kernels lead groups of their own
+            try:
+                if os.getpgid(pid) == pid:
+                    _kill_group(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
 
 
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
+def _descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (Linux /proc), children before grandchildren."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in parents.get(queue.pop(0), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
+def _kill_group(pgid: int, sig: int) -> None:
     try:
-        os.killpg(process.pid, sig)  # start_new_session=True: the group id is the pid
+        os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
