@@ -564,6 +564,8 @@ def _time_image(ax: Axes, data: np.ndarray, title: str, ylabel: str, cmap: Any =
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    if data.shape[1] == 1:  # one channel (N-grams): one tick, not -0.5..0.5
+        ax.set_yticks([0])
     return im
 
 
