@@ -87,6 +87,7 @@ def test_every_shipped_model_loads_and_runs(name, kind):
 TARGETS = {
     # task: (overrides, sequences, largest bits per sequence accepted)
     "copy": ({}, 200, 0.1),
+    "associative_recall": ({}, 200, 0.1),
 }
 
 
