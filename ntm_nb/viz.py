@@ -1075,30 +1075,54 @@ def plot_ngram_predictions(
 
 
 def plot_priority_sort_memory(
-    priority: object, write_rows: object, trace: Any, *, rows: Sequence[int] | None = None
+    priority: object,
+    write_rows: object,
+    trace: Any,
+    *,
+    rows: Sequence[int] | None = None,
+    threshold: float = 0.1,
 ) -> Figure:
-    """How an NTM sorts (the paper's Fig. 17).
+    """Where an NTM writes each input of priority sort (the paper's Fig. 17), and why.
 
-    Left: where each input vector was written (``write_rows``, the centre of the write
-    weighting at its step) against its priority. Right: the write and read weightings
-    over time on the rows used, summed over heads.
+    ``priority`` (n,) the inputs' priorities; ``write_rows`` (n,) or (n, H): the row each
+    write head focuses on at each input step. Rows past the middle of memory are drawn as
+    negative offsets (row N-1 as -1), so a head that moves backwards from row 0 draws a
+    line. Left: row against priority (the paper found a straight line: the location is
+    set by the priority); middle: row against the input's position in the sequence (a
+    line here means the location is set by time instead). Right: the write and read
+    weightings over time, summed over heads, on the ``rows`` used (default:
+    ``used_rows`` with ``threshold``).
     """
-    pr, wr = to_numpy(priority, 1), to_numpy(write_rows, 1)
+    pr = to_numpy(priority, 1)
+    wr = to_numpy(write_rows)
+    wr = wr.reshape(len(pr), -1)
+    N = to_numpy(trace.w_write).shape[-1]
+    signed = np.where(wr > N / 2, wr - N, wr)
     w_write, w_read = head_weightings(trace, "write"), head_weightings(trace, "read")
     if rows is None:
-        rows = used_rows(np.stack([w_write, w_read], axis=1))
+        rows = used_rows(np.stack([w_write, w_read], axis=1), threshold=threshold)
     rows = np.asarray(rows)
-    fig = plt.figure(figsize=(10.0, 3.6), dpi=DPI)
+    fig = plt.figure(figsize=(12.0, 3.6), dpi=DPI)
     plt.close(fig)
-    grid = fig.add_gridspec(2, 2, width_ratios=[1.0, 1.8])
-    ax_s = fig.add_subplot(grid[:, 0])
-    ax_s.plot(pr, wr, "o", color=MODEL_COLORS["NTM"], ms=5)
-    ax_s.set_xlabel("priority of the input vector")
-    ax_s.set_ylabel("row written (centre of $w_t$)")
-    ax_s.set_title("write location against priority", fontsize=10)
-    ax_s.grid(alpha=0.3)
-    ax_w = fig.add_subplot(grid[0, 1])
-    ax_r = fig.add_subplot(grid[1, 1], sharex=ax_w)
+    grid = fig.add_gridspec(2, 3, width_ratios=[1.0, 1.0, 1.6])
+    ax_p = fig.add_subplot(grid[:, 0])
+    ax_t = fig.add_subplot(grid[:, 1], sharey=ax_p)
+    position = np.arange(len(pr))
+    for h in range(signed.shape[1]):
+        label = f"write head {h + 1}" if signed.shape[1] > 1 else "write head"
+        ax_p.plot(pr, signed[:, h], "o", ms=4, color=f"C{h}", label=label)
+        ax_t.plot(position, signed[:, h], "o-", ms=4, lw=0.8, color=f"C{h}", label=label)
+    ax_p.set_xlabel("priority of the input vector")
+    ax_p.set_ylabel("row written (N-1 drawn as -1)")
+    ax_p.set_title("write location against priority", fontsize=10)
+    ax_t.set_xlabel("input position (time step)")
+    ax_t.set_title("write location against position", fontsize=10)
+    for ax in (ax_p, ax_t):
+        ax.grid(alpha=0.3)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax_t.legend(fontsize=7, loc="best")
+    ax_w = fig.add_subplot(grid[0, 2])
+    ax_r = fig.add_subplot(grid[1, 2], sharex=ax_w)
     _rows_image(ax_w, w_write, rows, "write weightings (all heads)")
     _rows_image(ax_r, w_read, rows, "read weightings (all heads)")
     ax_w.tick_params(labelbottom=False)

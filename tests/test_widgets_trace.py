@@ -341,3 +341,35 @@ def test_size_slider_range_follows_the_task():
     assert (ex.length.min, ex.length.max, ex.length.value) == (10, 400, 60)
     ex._set_size_controls(make_task("associative_recall"), None, None, "trace_default")
     assert (ex.length.min, ex.length.max, ex.length.value) == (2, 20, 4)
+
+
+# ------------------------------------------------------------------------------ the plots behind them
+def test_trace_plots_return_figures_with_their_panels():
+    from matplotlib.figure import Figure
+
+    from ntm_nb.train import History
+
+    task = make_task("copy", max_len=5)
+    model = tiny_ntm(task, heads=2)
+    x, y, mask = task.sample(1, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logits, trace = model(x, return_trace=True)
+    probs = torch.sigmoid(logits)
+    h = History(eval_sequences=[32, 64], eval_bits=[3.0, 0.0], eval_cost_bits=[9.0, 1.0])
+    figures = {
+        "curves": (viz.plot_learning_curves({"NTM": h, "LSTM": h.to_dict()}, optimum=0.5, paper={"NTM": 1}), 1),
+        "generalization": (viz.plot_generalization([1, 2], {"NTM": [0, 1]}, paper={"LSTM": [None, 3]},
+                                                   train_range=(1, 1)), 1),
+        "outputs": (viz.plot_outputs(y, {"a": probs, "b": probs}, mask, x=x), 4),
+        "memory use": (viz.plot_memory_use(x, probs, trace, mask), 6),
+        "trace step": (viz.plot_trace_step(x, y, probs, mask, trace, 3), 6),
+        "ngrams": (viz.plot_ngram_predictions(y[0, :, 0], {"optimal": probs[0, :, 0]}), 2),
+        "priority": (viz.plot_priority_sort_memory(torch.rand(x.shape[1]), trace.w_write[0].argmax(-1), trace), 4),
+    }
+    for name, (fig, n_axes) in figures.items():
+        assert isinstance(fig, Figure) and len(fig.axes) == n_axes, name
+    with pytest.raises(ValueError, match="metric"):
+        viz.plot_learning_curves({"NTM": h}, metric="loss")
+    # the ordering of rows in the trace pictures is the wrapped window of used_rows
+    rows = viz.used_rows(np.stack([viz.head_weightings(trace, "read"), viz.head_weightings(trace, "write")], 1))
+    assert len(set(rows.tolist())) == len(rows)
