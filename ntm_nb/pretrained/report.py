@@ -32,7 +32,7 @@ SETTINGS: dict[str, list[tuple[str, dict[str, Any], int, str, str]]] = {
     ],
     "repeat_copy": [
         ("length 1-10, repeats 1-10 (training)", {}, 1000, "≈ 0", "≈ 0"),
-        ("length 20, repeats 10", {"min_len": 20, "max_len": 20, "min_repeats": 10, "max_repeats": 10}, 100, "copies, end marker off (Fig. 7)", "fails"),
+        ("length 20, repeats 10", {"min_len": 20, "max_len": 20, "min_repeats": 10, "max_repeats": 10}, 100, "copies, end marker off (Fig. 8)", "fails"),
         ("length 10, repeats 20", {"min_len": 10, "max_len": 10, "min_repeats": 20, "max_repeats": 20}, 100, "copies, end marker off", "fails"),
     ],
     "associative_recall": [
