@@ -75,6 +75,11 @@ def _finite(name: str, x: Tensor) -> None:
         raise ValueError(f"{name}: contains NaN or Inf")
 
 
+def check_finite(name: str, x: Tensor) -> None:
+    """No NaN or Inf anywhere in ``x``."""
+    _finite(name, x)
+
+
 def check_min(name: str, x: Tensor, low: float) -> None:
     x = x.detach()
     _finite(name, x)

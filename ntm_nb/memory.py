@@ -22,7 +22,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ntm_nb._checks import check_distribution, check_range, check_same_batch, check_shape
+from ntm_nb._checks import (
+    check_distribution,
+    check_finite,
+    check_range,
+    check_same_batch,
+    check_shape,
+)
 
 
 # ----------------------------------------------------------------------------------------
@@ -92,6 +98,7 @@ def write(memory: Tensor, w: Tensor, e: Tensor, a: Tensor) -> Tensor:
         if w.dim() == 3 and x.shape[1] != w.shape[1]:
             raise ValueError(f"{name}: {x.shape[1]} heads but w has {w.shape[1]}")
     check_range("e", e, 0.0, 1.0)
+    check_finite("a", a)
     if w.dim() == 2:
         w, e, a = w.unsqueeze(1), e.unsqueeze(1), a.unsqueeze(1)
     return _write(memory, w, e, a)

@@ -305,3 +305,13 @@ def test_erase_at_bounds_is_accepted():
     memory, w, _, a = _good()
     write(memory, w, torch.zeros(2, 3), a)
     write(memory, w, torch.ones(2, 3), a)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_write_rejects_a_non_finite_add_vector_by_name(bad):
+    memory = torch.zeros(1, 4, 3)
+    w = torch.tensor([[1.0, 0.0, 0.0, 0.0]])
+    e = torch.zeros(1, 3)
+    a = torch.tensor([[0.0, bad, 0.0]])
+    with pytest.raises(ValueError, match="^a:"):
+        write(memory, w, e, a)
