@@ -34,6 +34,7 @@ from torch import Tensor
 
 from ntm_nb._checks import (
     check_distribution,
+    check_finite,
     check_min,
     check_range,
     check_same_batch,
@@ -121,6 +122,27 @@ def _check_memory(memory: Tensor) -> None:
         raise ValueError(
             f"memory: N and M must be >= 1, got shape {tuple(memory.shape)} (expected (B, N, M))"
         )
+
+
+def cosine_similarity(memory: Tensor, k: Tensor) -> Tensor:
+    """Similarity measure, section 3.3.1, eq. (6): K[k, M(i)] for every row i.
+
+    K[u, v] = u.v / (|u| |v|), with both norms guarded by ``EPS`` (a zero key or row gives 0).
+
+    Args:
+        memory: (B, N, M) memory matrix.
+        k: (B, M) key, or (B, H, M) one key per head.
+    Returns:
+        (B, N) similarities in [-1, 1], or (B, H, N).
+    """
+    _check_memory(memory)
+    B, N, M = memory.shape
+    check_shape("k", k, (2, 3), f"(B, M) = ({B}, {M})", last=M, batch=B)
+    check_finite("k", k)
+    check_finite("memory", memory)
+    k3, squeeze = _with_heads(k, 2)
+    similarity = _cosine_similarity(memory, k3)
+    return similarity.squeeze(1) if squeeze else similarity
 
 
 def content_weighting(memory: Tensor, k: Tensor, beta: Tensor) -> Tensor:

@@ -48,7 +48,7 @@ from torch import Tensor, nn
 
 from ntm_nb import viz
 from ntm_nb._checks import check_positive_int
-from ntm_nb.addressing import _cosine_similarity, content_weighting, interpolate, sharpen, shift
+from ntm_nb.addressing import content_weighting, cosine_similarity, interpolate, sharpen, shift
 from ntm_nb.memory import read, write
 from ntm_nb.tasks import (
     TASKS,
@@ -354,7 +354,7 @@ class ContentAddressingExplorer(_Explorer):
 
     def _update_key(self) -> None:
         self.k = self.memory[self.key_row.value] + float(self.noise.value) * self._noise
-        self.similarity = _cosine_similarity(self.memory[None], self.k[None, None])[0, 0]  # eq. (6)
+        self.similarity = cosine_similarity(self.memory[None], self.k[None])[0]  # eq. (6)
         self._update_w_c()
 
     def _update_w_c(self) -> None:

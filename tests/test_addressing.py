@@ -687,3 +687,22 @@ def test_sharpen_bad_input():
         sharpen(dist(2, 3, 6), torch.full((2, 2, 1), 2.0, dtype=F64))
     with pytest.raises(TypeError, match="^gamma:"):
         sharpen(w, 2.0)
+
+
+def test_cosine_similarity_matches_a_float64_loop_and_handles_zero_rows():
+    from ntm_nb.addressing import cosine_similarity
+
+    g = torch.Generator().manual_seed(3)
+    memory = torch.randn(2, 5, 4, generator=g, dtype=torch.float64)
+    memory[0, 2] = 0.0  # a zero row: similarity 0, not NaN
+    k = torch.randn(2, 4, generator=g, dtype=torch.float64)
+    got = cosine_similarity(memory, k)
+    for b in range(2):
+        for i in range(5):
+            u, v = k[b], memory[b, i]
+            den = float(u.norm() * v.norm())
+            want = float(u @ v) / den if den > 0 else 0.0
+            assert abs(float(got[b, i]) - want) < 1e-6
+    assert float(got[0, 2]) == 0.0
+    with pytest.raises(ValueError, match="^k:"):
+        cosine_similarity(memory, torch.randn(2, 3, dtype=torch.float64))
