@@ -200,6 +200,22 @@ def load_record(path: str | Path) -> dict[str, Any]:
     return record
 
 
+def task_from_record(record: dict[str, Any], overrides: dict[str, Any] | None = None) -> Any:
+    """The task a checkpoint was trained on (``record`` from ``load_record`` or
+    ``model.checkpoint``), with ``overrides`` applied, for evaluating or plotting it.
+
+    ``same_length`` is dropped: evaluation draws every sequence independently.
+    """
+    from ntm_nb.tasks import make_task
+
+    saved = dict(record.get("task") or {})
+    name = saved.pop("name", None)
+    if name is None:
+        raise ValueError("checkpoint: its record names no task; cannot evaluate")
+    saved.pop("same_length", None)
+    return make_task(name, **{**saved, **(overrides or {})})
+
+
 def load(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the exact model saved at ``path`` (a folder or a ``.safetensors`` file).
 

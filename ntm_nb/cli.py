@@ -117,17 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _task_from_record(record: dict[str, Any], overrides: dict[str, Any]) -> Any:
-    from ntm_nb.tasks import make_task
-
-    saved = dict(record.get("task") or {})
-    name = saved.pop("name", None)
-    if name is None:
-        raise ValueError("checkpoint: its record names no task; cannot evaluate")
-    saved.pop("same_length", None)  # evaluation draws every sequence independently
-    return make_task(name, **{**saved, **overrides})
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -194,11 +183,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ntm_nb.checkpoint import load
+    from ntm_nb.checkpoint import load, task_from_record
     from ntm_nb.train import evaluate
 
     model = load(args.checkpoint)
-    task = _task_from_record(model.checkpoint, _task_overrides(args))
+    task = task_from_record(model.checkpoint, _task_overrides(args))
     result = evaluate(model, task, num_sequences=args.num_sequences, batch_size=args.batch_size, seed=args.seed)
     if args.json:
         print(json.dumps({"task": {"name": task.name, **task.to_dict()}, **result.to_dict()}))
@@ -219,7 +208,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     import torch
 
     from ntm_nb import viz
-    from ntm_nb.checkpoint import _paths, load
+    from ntm_nb.checkpoint import _paths, load, task_from_record
     from ntm_nb.train import History
 
     model = load(args.checkpoint)
@@ -231,7 +220,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         fig = viz.plot_learning_curve(History.from_dict(record["history"]), title=str((record.get("task") or {}).get("name", "")))
         fig.savefig(out_dir / "learning_curve.png", dpi=100)
         written.append(out_dir / "learning_curve.png")
-    task = _task_from_record(record, _task_overrides(args))
+    task = task_from_record(record, _task_overrides(args))
     x, y, mask = task.sample(1, torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
         if hasattr(model, "step"):

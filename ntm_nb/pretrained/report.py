@@ -13,9 +13,10 @@ import sys
 from typing import Any
 
 import torch
+from torch import nn
 
+from ntm_nb.checkpoint import task_from_record
 from ntm_nb.pretrained import available, load
-from ntm_nb.tasks import make_task
 from ntm_nb.train import evaluate
 
 SEED = 2026
@@ -51,21 +52,17 @@ SETTINGS: dict[str, list[tuple[str, dict[str, Any], int, str, str]]] = {
 }
 
 
-def score(name: str, kind: str, overrides: dict[str, Any], n: int) -> tuple[float, float | None]:
+def score(model: nn.Module, overrides: dict[str, Any], n: int) -> tuple[float, float | None]:
     """(bits per sequence, or N-grams cost in bits; the optimal N-grams cost or None)."""
-    model = load(name, kind)
-    record_task = dict(model.checkpoint.get("task") or {})
-    record_task.pop("name", None)
-    record_task.pop("same_length", None)
-    task = make_task(name, **{**record_task, **overrides})
+    task = task_from_record(model.checkpoint, overrides)
     result = evaluate(model, task, num_sequences=n, batch_size=min(n, 250), seed=SEED)
-    if name == "ngrams":
+    if task.name == "ngrams":
         return result.cost_bits, result.optimal_cost_bits
     return result.bits_per_sequence, None
 
 
-def budget(name: str, kind: str) -> str:
-    record = load(name, kind).checkpoint
+def budget(model: nn.Module) -> str:
+    record = model.checkpoint
     hist = record.get("history") or {}
     seqs = (hist.get("sequences") or [0])[-1]
     minutes = (record.get("train_seconds") or 0) / 60
@@ -79,19 +76,20 @@ def report(names: list[str]) -> str:
     for name in names:
         lines.append(f"\n### {name}\n")
         kinds = [k for k in ("ntm", "lstm") if (name, k) in shipped]
+        models = {k: load(name, k) for k in kinds}
         lines.append("| setting | " + " | ".join(f"ours: {k.upper()}" for k in kinds) + " | paper: NTM | paper: LSTM |")
         lines.append("|---|" + "---:|" * len(kinds) + "---|---|")
         optimal = None
         for label, overrides, n, paper_ntm, paper_lstm in SETTINGS[name]:
             cells = []
             for kind in kinds:
-                value, opt = score(name, kind, overrides, n)
+                value, opt = score(models[kind], overrides, n)
                 optimal = opt if opt is not None else optimal
                 cells.append(f"{value:.2f}")
             lines.append(f"| {label} ({n} seq.) | " + " | ".join(cells) + f" | {paper_ntm} | {paper_lstm} |")
         if optimal is not None:
             lines.append(f"\nOptimal Bayesian estimator on the same sequences: {optimal:.2f} bits.")
-        lines.append("\nTraining budget: " + "; ".join(f"{k.upper()} {budget(name, k)}" for k in kinds))
+        lines.append("\nTraining budget: " + "; ".join(f"{k.upper()} {budget(models[k])}" for k in kinds))
     return "\n".join(lines)
 
 
