@@ -50,7 +50,10 @@ EPS = 1e-8
 # ----------------------------------------------------------------------------------------
 def _cosine_similarity(memory: Tensor, k: Tensor) -> Tensor:
     """K[k, M(i)] for every row i, eq. (6). memory (B, N, M), k (B, H, M) -> (B, H, N)."""
-    dots = k @ memory.transpose(-1, -2)  # (B, H, N)
+    if torch.compiler.is_compiling():  # the same dot products, fused by inductor (cf. _read)
+        dots = (k.unsqueeze(-2) * memory.unsqueeze(-3)).sum(-1)  # (B, H, N)
+    else:
+        dots = k @ memory.transpose(-1, -2)  # (B, H, N)
     # DEPARTURE: sqrt(|x|^2 + EPS^2) instead of |x|, so zero vectors give 0, not NaN.
     k_norm = torch.sqrt((k * k).sum(-1, keepdim=True) + EPS * EPS)  # (B, H, 1)
     m_norm = torch.sqrt((memory * memory).sum(-1) + EPS * EPS).unsqueeze(-2)  # (B, 1, N)

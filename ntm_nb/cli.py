@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
     t.add_argument("--threads", type=int, help="torch CPU threads")
     t.add_argument("--no-compile", action="store_true", help="run the eager step instead of the torch.compile'd one")
+    t.add_argument("--unroll", type=int, help="compiled steps per call (default 1; 2 trains ~10-20%% faster after a longer compile)")
     t.add_argument("--eval-every", type=int, help="evaluate on the held-out set every N steps")
     t.add_argument("--eval-sequences", type=int, help="held-out sequences per evaluation")
     t.add_argument("--target-cost", type=float, help="stop once held-out bits per sequence <= this")
@@ -129,7 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{args.task}-{args.model}"
     settings = preset(args.task, args.preset, args.model)
     train_kw: dict[str, Any] = {**settings["train"], "seed": args.seed}
-    flag_map = {"steps": "steps", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "eval_every": "eval_every", "eval_sequences": "eval_sequences", "target_cost": "target_cost", "checkpoint_every": "checkpoint_every", "threads": "threads"}
+    flag_map = {"steps": "steps", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "eval_every": "eval_every", "eval_sequences": "eval_sequences", "target_cost": "target_cost", "checkpoint_every": "checkpoint_every", "threads": "threads", "unroll": "unroll"}
     for flag, name in flag_map.items():
         if getattr(args, flag) is not None:
             train_kw[name] = getattr(args, flag)
@@ -146,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         record = load_record(out)
         model = load(out, device=args.device)
         saved_cfg = dict(record.get("train_config") or {})
-        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "checkpoint_every", "max_seconds")})
+        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "unroll", "checkpoint_every", "max_seconds")})
         config = TrainConfig(**saved_cfg)
         fields = dict(record.get("task") or {})
         task = make_task(fields.pop("name", args.task), **fields)

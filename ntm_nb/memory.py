@@ -36,6 +36,11 @@ from ntm_nb._checks import (
 # ----------------------------------------------------------------------------------------
 def _read(memory: Tensor, w: Tensor) -> Tensor:
     """Eq. (2): r = sum_i w(i) M(i). (B, H, N) x (B, N, M) -> (B, H, M)."""
+    if torch.compiler.is_compiling():
+        # The same sum, written out: inductor fuses it (forward and backward) with the
+        # neighbouring addressing kernels instead of calling a batched GEMM of 1 x N by
+        # N x M per sequence; ~5% faster training at batch 64 (benchmarks/README.md).
+        return (w.unsqueeze(-1) * memory.unsqueeze(-3)).sum(-2)
     return w @ memory
 
 

@@ -55,13 +55,14 @@ class TrainConfig:
     eval_seed: int = 12345  # seed of the held-out set (fixed: the same set every time)
     target_cost: float | None = None  # stop early once held-out bits/sequence <= this
     compile: bool = True  # use the compiled NTM step (falls back to eager if unavailable)
+    unroll: int = 1  # compiled steps per call (2: ~10-20% faster steps, a longer compile)
     threads: int | None = None  # torch CPU threads for this run (None: leave as is)
     checkpoint_every: int | None = None  # save a checkpoint every this many steps
     max_seconds: float | None = None  # stop cleanly after this much training time
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
-        for name in ("batch_size", "log_every", "eval_every", "eval_sequences"):
+        for name in ("batch_size", "log_every", "eval_every", "eval_sequences", "unroll"):
             check_positive_int(name, getattr(self, name))
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         for name in ("lr", "momentum", "clip_value", "clip_norm", "target_cost"):
@@ -365,7 +366,7 @@ def train(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     if config.compile and hasattr(model, "compile_step") and not getattr(model, "is_compiled", True):
-        model.compile_step()
+        model.compile_step(unroll=config.unroll)
     device = next(model.parameters()).device
     if state is None:
         state = TrainState(

@@ -44,6 +44,41 @@ def test_compiled_step_matches_eager_outputs_and_gradients(controller):
     assert fast.is_compiled  # no silent fallback to eager happened
 
 
+def test_unrolled_compilation_matches_eager_including_the_remainder_steps():
+    eager = small(num_read_heads=1, num_write_heads=2)
+    fast = small(num_read_heads=1, num_write_heads=2)
+    fast.load_state_dict(eager.state_dict())
+    fast.compile_step(unroll=3)
+    assert fast.is_compiled and fast.unroll == 3
+    g = torch.Generator().manual_seed(2)
+    for T in (2, 7):  # T < K (one step at a time), and 2 calls of 3 steps + 1 single step
+        x = torch.rand(3, T, 5, generator=g)
+        target = torch.rand(3, T, 4, generator=g).round()
+        outs = {}
+        for name, m in (("eager", eager), ("fast", fast)):
+            m.zero_grad()
+            outs[name] = m(x)
+            torch.nn.functional.binary_cross_entropy_with_logits(outs[name], target).backward()
+        assert outs["fast"].shape == (3, T, 4) and outs["fast"].is_contiguous()
+        torch.testing.assert_close(outs["fast"], outs["eager"], atol=1e-5, rtol=1e-5)
+        ge, gf = grads(eager), grads(fast)
+        for name in ge:
+            torch.testing.assert_close(gf[name], ge[name], atol=1e-5, rtol=1e-5, msg=name)
+    assert fast.is_compiled
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True])
+def test_unroll_must_be_a_positive_integer(bad):
+    with pytest.raises((ValueError, TypeError), match="unroll"):
+        small().compile_step(unroll=bad)
+
+
+def test_compile_step_false_resets_unroll():
+    m = small().compile_step(unroll=2)
+    m.compile_step(False)
+    assert not m.is_compiled and m.unroll == 1
+
+
 def test_no_compiler_falls_back_to_eager_with_a_warning(monkeypatch):
     monkeypatch.setattr(model_module.shutil, "which", lambda name: None)
     m = small()
@@ -54,7 +89,8 @@ def test_no_compiler_falls_back_to_eager_with_a_warning(monkeypatch):
     torch.testing.assert_close(m(x), small()(x))
 
 
-def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch):
+@pytest.mark.parametrize("unroll", [1, 2])
+def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch, unroll):
     calls = []
 
     def broken_compile(fn, **kwargs):
@@ -65,7 +101,7 @@ def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch):
         return run
 
     monkeypatch.setattr(torch, "compile", broken_compile)
-    m = small().compile_step()
+    m = small().compile_step(unroll=unroll)
     assert m.is_compiled
     x = torch.rand(2, 3, 5)
     with warnings.catch_warnings(record=True) as caught:
@@ -73,5 +109,5 @@ def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch):
         out = m(x)
     messages = [str(w.message) for w in caught if "torch.compile failed" in str(w.message)]
     assert len(messages) == 1 and "\n" not in messages[0]
-    assert not m.is_compiled and len(calls) == 1
+    assert not m.is_compiled and m.unroll == 1 and len(calls) == 1
     torch.testing.assert_close(out, small()(x))

@@ -169,3 +169,13 @@ def test_shipped_copy_ntm_generalises_to_length_50():
     task = _task_of(model, min_len=50, max_len=50)
     result = evaluate(model, task, num_sequences=50, batch_size=50, seed=FRESH_SEED)
     assert result.bits_per_sequence < 1.0  # notebook 05: 0.00 on 100 sequences
+
+
+def test_report_rejects_an_unknown_task_with_a_one_line_error(capsys):
+    from ntm_nb.pretrained import report
+
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["cpy"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "TASK: unknown cpy" in err and "copy" in err and "Traceback" not in err

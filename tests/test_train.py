@@ -640,3 +640,23 @@ def test_max_seconds_must_be_positive():
 
     with pytest.raises(ValueError, match="max_seconds"):
         TrainConfig(max_seconds=0)
+
+
+def test_train_compiles_with_the_configured_unroll(monkeypatch):
+    model = small_ntm()
+    seen = []
+
+    def fake_compile_step(enable: bool = True, unroll: int = 1, **kw: Any) -> NTM:
+        seen.append(unroll)  # record only; the step stays eager (equivalence: test_compile.py)
+        return model
+
+    monkeypatch.setattr(model, "compile_step", fake_compile_step)
+    train(model, COPY, quick(steps=1, compile=True, unroll=2), progress=False)
+    assert seen == [2]
+    assert TrainConfig().unroll == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5])
+def test_unroll_is_checked(bad):
+    with pytest.raises((ValueError, TypeError), match="unroll"):
+        TrainConfig(unroll=bad)

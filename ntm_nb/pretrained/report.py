@@ -9,7 +9,7 @@ cross-entropy in bits per sequence) on fresh sequences drawn from seed 2026.
 
 from __future__ import annotations
 
-import sys
+import argparse
 from typing import Any
 
 import torch
@@ -93,6 +93,19 @@ def report(names: list[str]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    names = sys.argv[1:] or [n for n in SETTINGS if any(t == n for t, _ in available())]
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m ntm_nb.pretrained.report",
+        description="Score the shipped models beside the paper's numbers (markdown tables).",
+    )
+    parser.add_argument("tasks", nargs="*", metavar="TASK", help=f"any of: {', '.join(SETTINGS)} (default: all shipped)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.tasks if n not in SETTINGS]
+    if unknown:
+        parser.error(f"TASK: unknown {', '.join(unknown)}; expected any of: {', '.join(SETTINGS)}")
+    names = args.tasks or [n for n in SETTINGS if any(t == n for t, _ in available())]
     print(report(names))
+
+
+if __name__ == "__main__":
+    main()
