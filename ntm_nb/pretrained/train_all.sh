@@ -13,14 +13,14 @@ ntms() {
     python -m ntm_nb train copy               $T --steps 8000  --out $P/copy-ntm
     python -m ntm_nb train repeat_copy        $T --steps 16000 --out $P/repeat_copy-ntm
     python -m ntm_nb train associative_recall $T --steps 16000 --max-minutes 12 --out $P/associative_recall-ntm
-    python -m ntm_nb train ngrams             $T --steps 5000  --max-minutes 15 --out $P/ngrams-ntm
+    python -m ntm_nb train ngrams             $T --steps 16000 --max-minutes 95 --out $P/ngrams-ntm
     python -m ntm_nb train priority_sort      $T --steps 8000  --max-minutes 15 --out $P/priority_sort-ntm
 }
 lstms() {
     python -m ntm_nb train copy               --model lstm $T --steps 8000  --out $P/copy-lstm
     python -m ntm_nb train repeat_copy        --model lstm $T --steps 16000 --max-minutes 12 --out $P/repeat_copy-lstm
     python -m ntm_nb train associative_recall --model lstm $T --steps 16000 --out $P/associative_recall-lstm
-    python -m ntm_nb train ngrams             --model lstm $T --steps 5000  --max-minutes 10 --out $P/ngrams-lstm
+    python -m ntm_nb train ngrams             --model lstm $T --steps 16000 --max-minutes 60 --out $P/ngrams-lstm
     python -m ntm_nb train priority_sort      --model lstm $T --steps 8000  --max-minutes 10 --out $P/priority_sort-lstm
 }
 ntms & lstms & wait
