@@ -110,10 +110,12 @@ def test_shipped_ntm_meets_its_target(name):
 # training-distribution row, column "ours: NTM"), within the sampling noise of 200 sequences.
 # This keeps the README honest: new weights without new numbers fail here.
 REPORTED = {
-    # task: (relative tolerance, which measure the README reports)
-    "repeat_copy": (0.15, "bits_per_sequence"),
-    "ngrams": (0.03, "cost_bits"),
-    "priority_sort": (0.05, "bits_per_sequence"),
+    # task: (relative tolerance, absolute tolerance, which measure the README reports)
+    # repeat copy is near 0: its README value (0.24 on 1,000 sequences) comes from a few rare
+    # failed sequences, so 200 sequences may show 0; 0.5 bits still catches a worse model.
+    "repeat_copy": (0.15, 0.5, "bits_per_sequence"),
+    "ngrams": (0.03, 0.0, "cost_bits"),
+    "priority_sort": (0.05, 0.0, "bits_per_sequence"),
 }
 
 
@@ -145,11 +147,11 @@ def test_shipped_ntm_matches_the_reported_value(name):
     reported = reported_ntm_value(name)
     if reported is None:
         pytest.skip(f"ntm_nb/pretrained/README.md reports no value for {name} yet")
-    tolerance, measure = REPORTED[name]
+    tolerance, absolute, measure = REPORTED[name]
     model = pretrained.load(name)
     result = evaluate(model, _task_of(model), num_sequences=200, batch_size=200, seed=FRESH_SEED)
     measured = getattr(result, measure)
-    assert measured == pytest.approx(reported, rel=tolerance), (
+    assert measured == pytest.approx(reported, rel=tolerance, abs=absolute), (
         f"{name}: measured {measured:.2f} on 200 fresh sequences, README reports {reported:.2f}"
     )
 

@@ -11,7 +11,7 @@ P=ntm_nb/pretrained
 T="--seed 0 --threads 1 --no-progress --checkpoint-every 1000"
 ntms() {
     python -m ntm_nb train copy               $T --steps 8000  --out $P/copy-ntm
-    python -m ntm_nb train repeat_copy        $T --steps 16000 --out $P/repeat_copy-ntm
+    python -m ntm_nb train repeat_copy        $T --lr 2e-3 --steps 20000 --max-minutes 22 --out $P/repeat_copy-ntm
     python -m ntm_nb train associative_recall $T --steps 16000 --max-minutes 12 --out $P/associative_recall-ntm
     python -m ntm_nb train ngrams             $T --steps 16000 --max-minutes 95 --out $P/ngrams-ntm
     python -m ntm_nb train priority_sort      $T --steps 8000  --max-minutes 15 --out $P/priority_sort-ntm
