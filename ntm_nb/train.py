@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -303,6 +304,16 @@ class TrainState:
     seconds: float = 0.0
 
 
+def _backward(loss: Tensor) -> None:
+    loss.backward()
+
+
+def _is_compile_error(err: BaseException) -> bool:
+    """True for errors raised by torch.compile's machinery (dynamo, inductor, AOT autograd)."""
+    module = type(err).__module__ or ""
+    return module.startswith(("torch._inductor", "torch._dynamo", "torch._functorch"))
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "adam":
@@ -398,7 +409,21 @@ def train(
             logits = model(x)
             loss = masked_loss(logits, y, mask)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            try:
+                _backward(loss)
+            except Exception as err:
+                # torch compiles the backward of the compiled step lazily, at the first
+                # backward; if that fails (a broken GPU toolchain, say), train on eagerly.
+                if not getattr(model, "is_compiled", False) or not _is_compile_error(err):
+                    raise
+                first_line = (str(err).strip().splitlines() or [""])[0][:200]
+                warnings.warn(f"ntm_nb: torch.compile failed in the backward pass ({type(err).__name__}: "
+                              f"{first_line}); using the eager step")
+                model.compile_step(False)
+                opt.zero_grad(set_to_none=True)
+                logits = model(x)
+                loss = masked_loss(logits, y, mask)
+                _backward(loss)
             if config.clip_value is not None:
                 torch.nn.utils.clip_grad_value_(params, config.clip_value)
             if config.clip_norm is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import pytest
@@ -111,3 +112,52 @@ def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch, u
     assert len(messages) == 1 and "\n" not in messages[0]
     assert not m.is_compiled and m.unroll == 1 and len(calls) == 1
     torch.testing.assert_close(out, small()(x))
+
+
+def test_cpp_wrapper_is_asked_for_on_cpu_only(monkeypatch):
+    # the C++ wrapper speeds up CPU steps, but breaks CUDA compilation (torch 2.11, H200)
+    seen = []
+
+    def recording_compile(fn, **kwargs):
+        seen.append(kwargs.get("options"))
+        return fn
+
+    monkeypatch.setattr(torch, "compile", recording_compile)
+    small().compile_step()
+    meta = small().to("meta")  # any non-CPU device takes the same branch as CUDA
+    meta.compile_step()
+    assert seen == [{"cpp_wrapper": True}, None]
+
+
+def test_a_compile_failure_in_the_backward_pass_falls_back_to_eager_training(monkeypatch):
+    from torch._inductor.exc import InductorError
+
+    train_module = importlib.import_module("ntm_nb.train")
+
+    real_backward, calls = train_module._backward, []
+
+    def backward_failing_once(loss):
+        calls.append(1)
+        if len(calls) == 1:
+            raise InductorError(AssertionError("CudaKernelParamCache not populated"), "simulated")
+        real_backward(loss)
+
+    monkeypatch.setattr(train_module, "_backward", backward_failing_once)
+    m = small(input_size=9, output_size=8)  # the copy task's sizes for 8-bit vectors
+    task = ntm_nb.tasks.CopyTask(bits=8, min_len=1, max_len=3)
+    with pytest.warns(UserWarning, match="backward pass"):
+        result = ntm_nb.train(m, task, steps=3, eval_every=3, eval_sequences=4, progress=False)
+    assert result.step == 3 and not m.is_compiled and len(calls) == 4
+
+
+def test_other_errors_in_the_backward_pass_are_not_swallowed(monkeypatch):
+    train_module = importlib.import_module("ntm_nb.train")
+
+    def broken(loss):
+        raise RuntimeError("not a compiler error")
+
+    monkeypatch.setattr(train_module, "_backward", broken)
+    m = small(input_size=9, output_size=8)
+    task = ntm_nb.tasks.CopyTask(bits=8, min_len=1, max_len=3)
+    with pytest.raises(RuntimeError, match="not a compiler error"):
+        ntm_nb.train(m, task, steps=2, eval_every=2, eval_sequences=4, progress=False)

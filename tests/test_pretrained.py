@@ -88,6 +88,8 @@ TARGETS = {
     # task: (overrides, sequences, largest bits per sequence accepted)
     "copy": ({}, 200, 0.1),
     "associative_recall": ({}, 200, 0.1),
+    # its rare failed sequences cost ~100 bits each: 1,000 sequences, not 200 (~4 s)
+    "repeat_copy": ({}, 1000, 0.1),
 }
 
 
@@ -111,7 +113,7 @@ def test_shipped_ntm_meets_its_target(name):
 # This keeps the README honest: new weights without new numbers fail here.
 REPORTED = {
     # task: (relative tolerance, absolute tolerance, which measure the README reports)
-    # repeat copy is near 0: its README value (0.24 on 1,000 sequences) comes from a few rare
+    # repeat copy is near 0: its README value (0.03 on 10,000 sequences) comes from a few rare
     # failed sequences, so 200 sequences may show 0; 0.5 bits still catches a worse model.
     "repeat_copy": (0.15, 0.5, "bits_per_sequence"),
     "ngrams": (0.03, 0.0, "cost_bits"),

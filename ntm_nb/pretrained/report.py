@@ -32,7 +32,7 @@ SETTINGS: dict[str, list[tuple[str, dict[str, Any], int, str, str]]] = {
         ("length 120", {"min_len": 120, "max_len": 120}, 50, "a few local errors", "fails"),
     ],
     "repeat_copy": [
-        ("length 1-10, repeats 1-10 (training)", {}, 1000, "≈ 0", "≈ 0"),
+        ("length 1-10, repeats 1-10 (training)", {}, 10000, "≈ 0", "≈ 0"),
         ("length 20, repeats 10", {"min_len": 20, "max_len": 20, "min_repeats": 10, "max_repeats": 10}, 100, "copies, end marker off (Fig. 8)", "fails"),
         ("length 10, repeats 20", {"min_len": 10, "max_len": 10, "min_repeats": 20, "max_repeats": 20}, 100, "copies, end marker off", "fails"),
     ],
@@ -66,7 +66,8 @@ def budget(model: nn.Module) -> str:
     hist = record.get("history") or {}
     seqs = (hist.get("sequences") or [0])[-1]
     minutes = (record.get("train_seconds") or 0) / 60
-    return f"{seqs:,} sequences, {minutes:.0f} min"
+    where = " on a GPU" if "GPU" in str(record.get("trained_on", "")) else ""
+    return f"{seqs:,} sequences, {minutes:.0f} min{where}"
 
 
 def report(names: list[str]) -> str:
