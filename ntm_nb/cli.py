@@ -12,6 +12,7 @@ with status 2.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-sequences", type=int, help="held-out sequences per evaluation")
     t.add_argument("--target-cost", type=float, help="stop once held-out bits per sequence <= this")
     t.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps")
-    t.add_argument("--max-minutes", type=float, help="stop cleanly after this many minutes of training (a time budget)")
+    t.add_argument("--max-minutes", type=float, help="stop cleanly after this many minutes of training (a time budget; with --resume, minutes from now)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     m = t.add_argument_group("model options (override the preset)")
     m.add_argument("--controller", choices=("lstm", "feedforward"), help="NTM controller")
@@ -152,6 +153,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         fields = dict(record.get("task") or {})
         task = make_task(fields.pop("name", args.task), **fields)
         state = load_train_state(out, model, config)
+        # A time budget belongs to the invocation that sets it: the saved one is dropped (it
+        # would end at once a run that was stopped by it), and --max-minutes counts from now.
+        budget = None if args.max_minutes is None else state.seconds + args.max_minutes * 60
+        config = dataclasses.replace(config, max_seconds=budget)
         model.train()
     else:
         config = TrainConfig(**train_kw)

@@ -290,3 +290,18 @@ def test_python_dash_m_help():
     assert proc.stdout.startswith("usage: ntm-nb")
     for command in ("train", "eval", "plot"):
         assert command in proc.stdout
+
+
+def test_resume_after_a_time_budget_trains_on_and_max_minutes_counts_from_now(capsys, tmp_path):
+    out = tmp_path / "budget"
+    code, stdout, err = run(capsys, "train", "copy", "--steps", "50", *TINY, "--max-minutes", "1e-9", "--out", out)
+    assert code == 0, err
+    assert "time budget used at step 1" in stdout
+    # the saved budget is used up; a resume without --max-minutes must not stop at once
+    code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "4", "--no-progress", "--no-compile")
+    assert code == 0, err
+    assert "done at step 4" in stdout and load_record(out)["step"] == 4
+    # --max-minutes on resume counts from the resume, not from the first run's start
+    code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "6", "--max-minutes", "10", "--no-progress", "--no-compile")
+    assert code == 0, err
+    assert "done at step 6" in stdout
