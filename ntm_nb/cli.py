@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--model", choices=("ntm", "lstm"), default="ntm", help="the NTM or the paper's 3-layer LSTM baseline (default: ntm)")
     t.add_argument("--preset", choices=("fast", "paper"), default="fast", help="'fast' (default: Adam, batch 32, measured here) or 'paper' (RMSProp, batch 1, as in section 4)")
     t.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: runs/TASK-MODEL)")
-    t.add_argument("--resume", action="store_true", help="continue the run saved in --out (optimizer and data stream included)")
+    t.add_argument("--resume", action="store_true", help="continue the run saved in --out (optimizer and data stream included); --steps, --lr, --max-minutes, --device, --unroll, --threads and --checkpoint-every apply, other settings are the saved run's")
     t.add_argument("--steps", type=int, help="total optimizer steps (batches) to train for")
     t.add_argument("--batch-size", type=int, help="sequences per batch")
     t.add_argument("--optimizer", choices=("rmsprop", "adam"), help="optimizer")
@@ -149,6 +149,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = load(out, device=args.device)
         saved_cfg = dict(record.get("train_config") or {})
         saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "unroll", "checkpoint_every", "max_seconds")})
+        if args.lr is not None:  # a new learning rate from here on (e.g. a final, lower phase)
+            saved_cfg["lr"] = args.lr
         config = TrainConfig(**saved_cfg)
         fields = dict(record.get("task") or {})
         task = make_task(fields.pop("name", args.task), **fields)
@@ -157,6 +159,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         # would end at once a run that was stopped by it), and --max-minutes counts from now.
         budget = None if args.max_minutes is None else state.seconds + args.max_minutes * 60
         config = dataclasses.replace(config, max_seconds=budget)
+        for group in state.optimizer.param_groups:
+            group["lr"] = config.lr
         model.train()
     else:
         config = TrainConfig(**train_kw)

@@ -305,3 +305,20 @@ def test_resume_after_a_time_budget_trains_on_and_max_minutes_counts_from_now(ca
     code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "6", "--max-minutes", "10", "--no-progress", "--no-compile")
     assert code == 0, err
     assert "done at step 6" in stdout
+
+
+def test_resume_with_a_new_learning_rate(capsys, trained, tmp_path):
+    low = tmp_path / "low"
+    shutil.copytree(trained, low)
+    code, _, err = run(capsys, "train", "copy", "--resume", "--out", low, "--steps", "9", "--lr", "1e-5", "--no-progress", "--no-compile")
+    assert code == 0, err
+    assert load_record(low)["train_config"]["lr"] == 1e-5
+    same = tmp_path / "same"
+    shutil.copytree(trained, same)
+    assert run(capsys, "train", "copy", "--resume", "--out", same, "--steps", "9", "--no-progress", "--no-compile")[0] == 0
+    start = safetensors.torch.load_file(str(trained / "model.safetensors"))
+    a = safetensors.torch.load_file(str(low / "model.safetensors"))
+    b = safetensors.torch.load_file(str(same / "model.safetensors"))
+    # Adam moves each weight by about lr per step: 3 steps at 1e-5 move far less than at the saved lr
+    moved = lambda w: max((w[k] - start[k]).abs().max().item() for k in start)  # noqa: E731
+    assert 0 < moved(a) < 1e-4 < moved(b)
