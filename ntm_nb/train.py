@@ -403,8 +403,12 @@ def train(
     bar = tqdm(total=config.steps, initial=state.step, disable=not progress, desc=f"train {task.name}", unit="batch")
     run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
     start = time.perf_counter() - state.seconds
+    gen_before: Tensor | None = None
     try:
         while state.step < config.steps:
+            # An interrupt (Ctrl-C) before this step's update must leave the batch undrawn,
+            # so that a resumed run sees the same data as an uninterrupted one.
+            gen_before = gen.get_state()
             x, y, mask = (t.to(device) for t in task.sample(config.batch_size, gen))
             logits = model(x)
             loss = masked_loss(logits, y, mask)
@@ -430,6 +434,7 @@ def train(
                 torch.nn.utils.clip_grad_norm_(params, config.clip_norm)
             opt.step()
             state.step += 1
+            gen_before = None  # the batch is used: a later interrupt keeps the generator as is
             value = loss.item()
             if not math.isfinite(value):
                 raise FloatingPointError(
@@ -478,6 +483,8 @@ def train(
                 break
     except KeyboardInterrupt:
         result.interrupted = True
+        if gen_before is not None:
+            gen.set_state(gen_before)
     finally:
         bar.close()
         state.seconds = time.perf_counter() - start

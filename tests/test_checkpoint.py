@@ -452,3 +452,35 @@ def test_saving_twice_replaces_the_checkpoint(tmp_path):
     save(second, tmp_path)
     _assert_same_parameters(second, load(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.safetensors"]
+
+
+def test_an_interrupt_in_the_middle_of_a_step_resumes_exactly(tmp_path, monkeypatch):
+    """Ctrl-C during a step's backward pass: the batch drawn for it is drawn again on resume."""
+    import importlib
+
+    train_module = importlib.import_module("ntm_nb.train")
+    cfg = _resume_config("adam")
+    torch.manual_seed(0)
+    straight = _ntm()
+    train(straight, COPY, cfg, progress=False)
+
+    real_backward, calls = train_module._backward, []
+
+    def interrupted_at_the_fourth_step(loss):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        real_backward(loss)
+
+    monkeypatch.setattr(train_module, "_backward", interrupted_at_the_fourth_step)
+    torch.manual_seed(0)
+    first = _ntm()
+    part = train(first, COPY, cfg, checkpoint_dir=tmp_path, progress=False)
+    assert part.interrupted and part.step == 3
+    monkeypatch.setattr(train_module, "_backward", real_backward)
+
+    model = load(tmp_path)
+    resumed = train(model, COPY, cfg, state=load_train_state(tmp_path, model, cfg), progress=False)
+    assert resumed.step == 8
+    for (name, a), b in zip(straight.named_parameters(), model.parameters()):
+        assert torch.equal(a, b), name
