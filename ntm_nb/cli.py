@@ -180,7 +180,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             model = LSTMBaseline(LSTMConfig(**model_kw))
         model = model.to(args.device)
         state = None
-    print(f"training {args.model} on {task.name}: {sum(p.numel() for p in model.parameters()):,} parameters, "
+    kind = "lstm" if isinstance(model, LSTMBaseline) else "ntm"  # on --resume: the saved model's
+    print(f"training {kind} on {task.name}: {sum(p.numel() for p in model.parameters()):,} parameters, "
           f"{config.steps} steps of batch {config.batch_size}, {config.optimizer} lr {config.lr} -> {out}")
     result = train(model, task, config, state=state, checkpoint_dir=out, progress=not args.no_progress, command=command)
     ev = result.final_eval

@@ -133,6 +133,10 @@ def test_train_lstm_baseline(capsys, tmp_path):
     assert isinstance(model, LSTMBaseline)
     assert model.config.hidden_size == 8 and model.config.num_layers == 1
     assert load_record(out)["kind"] == "lstm"
+    # a resume says what it resumes, whatever the (default) --model flag
+    code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "5", "--no-progress")
+    assert code == 0, err
+    assert stdout.startswith("training lstm on copy")
     # plot works without a trace
     assert run(capsys, "plot", out)[0] == 0
     assert (out / "example.png").read_bytes()[:8] == PNG
