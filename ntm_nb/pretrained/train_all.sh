@@ -9,19 +9,22 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 P=ntm_nb/pretrained
 T="--seed 0 --threads 1 --no-progress --checkpoint-every 1000"
+GPU=${GPU:-cuda}  # GPU=cpu bash ntm_nb/pretrained/train_all.sh where there is none
 ntms() {
     python -m ntm_nb train copy               $T --steps 8000  --out $P/copy-ntm
     python -m ntm_nb train repeat_copy        $T --lr 2e-3 --steps 20000 --max-minutes 22 --out $P/repeat_copy-ntm
     python -m ntm_nb train associative_recall $T --steps 16000 --max-minutes 12 --out $P/associative_recall-ntm
-    python -m ntm_nb train ngrams             $T --steps 16000 --max-minutes 95 --out $P/ngrams-ntm
-    python -m ntm_nb train priority_sort      $T --steps 8000  --max-minutes 15 --out $P/priority_sort-ntm
+    python -m ntm_nb train ngrams             $T --steps 32000 --out $P/ngrams-ntm
+    python -m ntm_nb train ngrams --out $P/ngrams-ntm --resume --lr 1e-4 --steps 35000 --threads 1 --no-progress --checkpoint-every 1000
+    python -m ntm_nb train priority_sort      --seed 0 --batch-size 64 --unroll 2 --threads 1 --no-progress --checkpoint-every 500 --steps 13525 --out $P/priority_sort-ntm
 }
 lstms() {
     python -m ntm_nb train copy               --model lstm $T --steps 8000  --out $P/copy-lstm
-    python -m ntm_nb train repeat_copy        --model lstm $T --steps 16000 --max-minutes 12 --out $P/repeat_copy-lstm
+    # these two were trained on a lent GPU (--device cuda; about 6.5 hours together on one CPU thread)
+    python -m ntm_nb train repeat_copy        --model lstm --seed 0 --steps 40000 --device "$GPU" --threads 1 --no-progress --checkpoint-every 500 --out $P/repeat_copy-lstm
     python -m ntm_nb train associative_recall --model lstm $T --steps 16000 --out $P/associative_recall-lstm
     python -m ntm_nb train ngrams             --model lstm $T --steps 16000 --max-minutes 60 --out $P/ngrams-lstm
-    python -m ntm_nb train priority_sort      --model lstm $T --steps 8000  --max-minutes 10 --out $P/priority_sort-lstm
+    python -m ntm_nb train priority_sort      --model lstm --seed 0 --steps 77847 --device "$GPU" --threads 1 --no-progress --checkpoint-every 500 --out $P/priority_sort-lstm
 }
 ntms & lstms & wait
 rm -f $P/*/train_state.safetensors  # resume state is not shipped
