@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -30,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ntm_nb._checks import check_choice, check_positive_int
+from ntm_nb.model import warn_compile_failed
 from ntm_nb.tasks import NGramsTask, Task, make_task
 
 OPTIMIZERS = ("rmsprop", "adam")
@@ -420,9 +420,7 @@ def train(
                 # backward; if that fails (a broken GPU toolchain, say), train on eagerly.
                 if not getattr(model, "is_compiled", False) or not _is_compile_error(err):
                     raise
-                first_line = (str(err).strip().splitlines() or [""])[0][:200]
-                warnings.warn(f"ntm_nb: torch.compile failed in the backward pass ({type(err).__name__}: "
-                              f"{first_line}); using the eager step")
+                warn_compile_failed(err, " in the backward pass")
                 model.compile_step(False)
                 opt.zero_grad(set_to_none=True)
                 logits = model(x)
