@@ -23,7 +23,8 @@ lstms() {
     # these two were trained on a lent GPU (--device cuda; about 6.5 hours together on one CPU thread)
     python -m ntm_nb train repeat_copy        --model lstm --seed 0 --steps 40000 --device "$GPU" --threads 1 --no-progress --checkpoint-every 500 --out $P/repeat_copy-lstm
     python -m ntm_nb train associative_recall --model lstm $T --steps 16000 --out $P/associative_recall-lstm
-    python -m ntm_nb train ngrams             --model lstm $T --steps 16000 --max-minutes 60 --out $P/ngrams-lstm
+    python -m ntm_nb train ngrams             --model lstm $T --steps 32000 --out $P/ngrams-lstm
+    python -m ntm_nb train ngrams --out $P/ngrams-lstm --resume --lr 1e-4 --steps 35000 --threads 1 --no-progress --checkpoint-every 1000
     python -m ntm_nb train priority_sort      --model lstm --seed 0 --steps 77847 --device "$GPU" --threads 1 --no-progress --checkpoint-every 500 --out $P/priority_sort-lstm
 }
 ntms & lstms & wait
