@@ -148,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         record = load_record(out)
         model = load(out, device=args.device)
         saved_cfg = dict(record.get("train_config") or {})
-        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "unroll", "checkpoint_every", "max_seconds")})
+        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "unroll", "checkpoint_every")})
         if args.lr is not None:  # a new learning rate from here on (e.g. a final, lower phase)
             saved_cfg["lr"] = args.lr
         config = TrainConfig(**saved_cfg)

@@ -120,11 +120,11 @@ class Trace:
 StepFn = Callable[..., tuple[Tensor, NTMState, Any]]
 
 
-
 def warn_compile_failed(err: BaseException, where: str = "") -> None:
     """The one-line warning given when torch.compile fails and the eager step takes over."""
     first_line = (str(err).strip().splitlines() or [""])[0][:200]
     warnings.warn(f"ntm_nb: torch.compile failed{where} ({type(err).__name__}: {first_line}); using the eager step")
+
 
 class NTM(nn.Module):
     """Neural Turing Machine: a controller, read and write heads, and a memory.
