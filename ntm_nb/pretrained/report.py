@@ -28,8 +28,8 @@ SETTINGS: dict[str, list[tuple[str, dict[str, Any], int, str, str]]] = {
         ("length 10", {"min_len": 10, "max_len": 10}, 200, "≈ 0 (Fig. 4)", "≈ 0 (Fig. 5)"),
         ("length 20", {"min_len": 20, "max_len": 20}, 200, "≈ 0", "few errors"),
         ("length 30", {"min_len": 30, "max_len": 30}, 200, "≈ 0", "many errors"),
-        ("length 50", {"min_len": 50, "max_len": 50}, 100, "≈ 0", "fails"),
-        ("length 120", {"min_len": 120, "max_len": 120}, 50, "a few local errors", "fails"),
+        ("length 50", {"min_len": 50, "max_len": 50}, 1000, "≈ 0", "fails"),
+        ("length 120", {"min_len": 120, "max_len": 120}, 1000, "a few local errors", "fails"),
     ],
     "repeat_copy": [
         ("length 1-10, repeats 1-10 (training)", {}, 10000, "≈ 0", "≈ 0"),
