@@ -11,7 +11,7 @@ P=ntm_nb/pretrained
 T="--seed 0 --threads 1 --no-progress --checkpoint-every 1000"
 GPU=${GPU:-cuda}  # GPU=cpu bash ntm_nb/pretrained/train_all.sh where there is none
 ntms() {
-    python -m ntm_nb train copy               $T --seed 4 --steps 8000  --out $P/copy-ntm  # seed 4 of 0-4: README ³
+    python -m ntm_nb train copy               --seed 4 --threads 1 --no-progress --checkpoint-every 1000 --steps 8000 --out $P/copy-ntm  # best of seeds 0-4: README ³
     python -m ntm_nb train repeat_copy        $T --lr 2e-3 --steps 20000 --max-minutes 22 --out $P/repeat_copy-ntm
     python -m ntm_nb train associative_recall $T --steps 16000 --max-minutes 12 --out $P/associative_recall-ntm
     python -m ntm_nb train ngrams             $T --steps 32000 --out $P/ngrams-ntm
