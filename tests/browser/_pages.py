@@ -9,13 +9,22 @@ from pathlib import Path
 
 KERNEL_IDLE_TIMEOUT_MS = 60_000  # a kernel can take a while to start on a busy machine
 WIDGET_TIMEOUT_MS = 120_000  # run-all of a notebook, then the widget appears
+CELL_TIMEOUT_MS = 120_000  # one cell (the imports load torch) on a busy machine
+RETRY_AFTER_MS = 45_000  # a cell still pending after this is run once more
 
 
 def open_and_run_all(page, lab, notebook: str) -> None:
     """Open ``notebook`` in Lab, wait for its kernel, then Run > Run All Cells."""
     open_notebook(page, lab, notebook)
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+    first = page.locator(".jp-Notebook .jp-CodeCell").first.element_handle()
+    for attempt in range(2):
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+        if _wait_executed(page, first, RETRY_AFTER_MS if attempt == 0 else CELL_TIMEOUT_MS):
+            break
+    else:
+        raise AssertionError(f"{notebook}: its first code cell never ran (prompt {_prompt(first)!r})")
+    _fail_on_error(page, first, f"{notebook}, first code cell")
 
 
 def open_notebook(page, lab, notebook: str) -> None:
@@ -23,6 +32,15 @@ def open_notebook(page, lab, notebook: str) -> None:
     page.goto(f"{lab.url}lab/tree/{notebook}?reset&token={lab.token}")
     page.wait_for_selector(
         ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=KERNEL_IDLE_TIMEOUT_MS
+    )
+    # Clear the committed outputs, so that a prompt with a number ("[1]:") and every widget
+    # on the page come from this session's kernel.
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Edit$")).click()
+    page.locator(".lm-Menu-item[data-command='editmenu:clear-all']").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]"
+        ".every(p => !/\\d/.test(p.textContent))",
+        timeout=KERNEL_IDLE_TIMEOUT_MS,
     )
 
 
@@ -63,8 +81,52 @@ def run_cells(page, indexes: list[int]) -> None:
             except AssertionError:
                 continue
         expect(position).to_have_text(re.compile(f"^Cell {i + 1}/"))
+        cell = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").element_handle()
         page.keyboard.press("Shift+Enter")  # runs the cell and selects the next one
         expect(position).to_have_text(re.compile(f"^Cell {i + 2}/"))
+        if not _wait_executed(page, cell, RETRY_AFTER_MS):
+            # An execute request sent just after the kernel started can be lost: the
+            # prompt then stays [*] while the kernel is idle. Run the cell once more.
+            page.keyboard.press("ArrowUp")
+            expect(position).to_have_text(re.compile(f"^Cell {i + 1}/"))
+            page.keyboard.press("Shift+Enter")
+            expect(position).to_have_text(re.compile(f"^Cell {i + 2}/"))
+            if not _wait_executed(page, cell, CELL_TIMEOUT_MS):
+                raise AssertionError(f"cell {i + 1} never finished (prompt {_prompt(cell)!r})")
+        _fail_on_error(page, cell, f"cell {i + 1}")
+
+
+def _prompt(cell) -> str:
+    return cell.eval_on_selector(".jp-InputPrompt", "p => p.textContent.trim()")
+
+
+def _wait_executed(page, cell, timeout_ms: int) -> bool:
+    """True once ``cell`` (an element handle) shows an execution count, as in ``[3]:``."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "c => /\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt').textContent)",
+            arg=cell, timeout=timeout_ms,
+        )
+        return True
+    except PlaywrightTimeout:
+        return False
+
+
+def _fail_on_error(page, cell, what: str) -> None:
+    """Fail with the traceback's last line when ``cell`` shows an error output.
+
+    Waits for the kernel to go idle first: the prompt's number comes with the shell reply,
+    the error output on the iopub channel, which reports idle only after it."""
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=CELL_TIMEOUT_MS
+    )
+    errors = cell.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    texts = [(e.text_content() or "").strip() for e in errors]  # not inner_text: cells out of view render no text
+    tracebacks = [t for t in texts if "Error" in t or "Traceback" in t]
+    if tracebacks:
+        raise AssertionError(f"{what} raised: {tracebacks[-1].splitlines()[-1]}")
 
 
 def _label(page, text: str):
