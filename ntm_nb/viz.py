@@ -1081,6 +1081,8 @@ def plot_priority_sort_memory(
     *,
     rows: Sequence[int] | None = None,
     threshold: float = 0.1,
+    write_heads: Sequence[int] | None = None,
+    read_heads: Sequence[int] | None = None,
 ) -> Figure:
     """Where an NTM writes each input of priority sort (the paper's Fig. 17), and why.
 
@@ -1091,14 +1093,35 @@ def plot_priority_sort_memory(
     set by the priority); middle: row against the input's position in the sequence (a
     line here means the location is set by time instead). Right: the write and read
     weightings over time, summed over heads, on the ``rows`` used (default:
-    ``used_rows`` with ``threshold``).
+    ``used_rows`` with ``threshold``). ``write_heads`` and ``read_heads`` (0-based
+    indices, default all) pick the heads drawn, for a model whose other heads are idle.
     """
     pr = to_numpy(priority, 1)
     wr = to_numpy(write_rows)
     wr = wr.reshape(len(pr), -1)
-    N = to_numpy(trace.w_write).shape[-1]
+    all_write = to_numpy(trace.w_write)  # (B, T, H, N)
+    N, H_write, H_read = all_write.shape[-1], all_write.shape[2], to_numpy(trace.w_read).shape[2]
+    # One column of rows with no heads named: one unnamed head ("write head" in the legend).
+    unnamed = wr.shape[1] == 1 and write_heads is None and H_write > 1
+    if write_heads is None:
+        write_heads = [0] if wr.shape[1] == 1 else list(range(H_write))
+    read_heads = list(range(H_read) if read_heads is None else read_heads)
+    for name, heads, count in (("write_heads", write_heads, H_write), ("read_heads", read_heads, H_read)):
+        if not heads or any(not 0 <= int(h) < count for h in heads):
+            raise ValueError(
+                f"{name} must be a non-empty list of head indices in [0, {count - 1}]; got {heads}"
+            )
+    if wr.shape[1] == H_write:
+        wr = wr[:, write_heads]
+    elif wr.shape[1] != len(write_heads):
+        raise ValueError(
+            f"write_rows must have one column per write head ({H_write}) or per head in "
+            f"write_heads ({len(write_heads)}); got {wr.shape[1]}"
+        )
     signed = np.where(wr > N / 2, wr - N, wr)
-    w_write, w_read = head_weightings(trace, "write"), head_weightings(trace, "read")
+    shown_write = list(range(H_write)) if unnamed else write_heads  # the weightings drawn
+    w_write = np.clip(sum(head_weightings(trace, "write", int(h)) for h in shown_write), 0.0, 1.0)
+    w_read = np.clip(sum(head_weightings(trace, "read", int(h)) for h in read_heads), 0.0, 1.0)
     if rows is None:
         rows = used_rows(np.stack([w_write, w_read], axis=1), threshold=threshold)
     rows = np.asarray(rows)
@@ -1108,10 +1131,10 @@ def plot_priority_sort_memory(
     ax_p = fig.add_subplot(grid[:, 0])
     ax_t = fig.add_subplot(grid[:, 1], sharey=ax_p)
     position = np.arange(len(pr))
-    for h in range(signed.shape[1]):
-        label = f"write head {h + 1}" if signed.shape[1] > 1 else "write head"
-        ax_p.plot(pr, signed[:, h], "o", ms=4, color=f"C{h}", label=label)
-        ax_t.plot(position, signed[:, h], "o-", ms=4, lw=0.8, color=f"C{h}", label=label)
+    for j, h in enumerate(write_heads):
+        label = f"write head {int(h) + 1}" if H_write > 1 and not unnamed else "write head"
+        ax_p.plot(pr, signed[:, j], "o", ms=4, color=f"C{int(h)}", label=label)
+        ax_t.plot(position, signed[:, j], "o-", ms=4, lw=0.8, color=f"C{int(h)}", label=label)
     ax_p.set_xlabel("priority of the input vector")
     ax_p.set_ylabel("row written (N-1 drawn as -1)")
     ax_p.set_title("write location against priority", fontsize=10)
@@ -1123,8 +1146,13 @@ def plot_priority_sort_memory(
     ax_t.legend(fontsize=7, loc="best")
     ax_w = fig.add_subplot(grid[0, 2])
     ax_r = fig.add_subplot(grid[1, 2], sharex=ax_w)
-    _rows_image(ax_w, w_write, rows, "write weightings (all heads)")
-    _rows_image(ax_r, w_read, rows, "read weightings (all heads)")
+    def _which(heads: Sequence[int], count: int) -> str:
+        if len(heads) == count:
+            return "all heads" if count > 1 else "the head"
+        return ("head " if len(heads) == 1 else "heads ") + ", ".join(str(int(h) + 1) for h in heads)
+
+    _rows_image(ax_w, w_write, rows, f"write weightings ({_which(shown_write, H_write)})")
+    _rows_image(ax_r, w_read, rows, f"read weightings ({_which(read_heads, H_read)})")
     ax_w.tick_params(labelbottom=False)
     ax_r.set_xlabel("time step t")
     return _finish(fig)

@@ -241,3 +241,57 @@ def test_plot_example_with_and_without_a_trace():
     assert "0 wrong bit(s)" in perfect.axes[2].get_title()
     with pytest.raises(ValueError, match="probs"):
         viz.plot_example(x, y, probs[:, :-1], mask)
+
+
+# --------------------------------------------------------------------------- priority sort
+def _sort_trace(write_heads: int = 3, read_heads: int = 2, T: int = 6, N: int = 12):
+    from types import SimpleNamespace
+
+    g = torch.Generator().manual_seed(0)
+    w_write = torch.softmax(4 * torch.randn(1, T, write_heads, N, generator=g), -1)
+    w_read = torch.softmax(4 * torch.randn(1, T, read_heads, N, generator=g), -1)
+    return SimpleNamespace(w_write=w_write, w_read=w_read)
+
+
+def test_priority_sort_memory_draws_the_chosen_heads():
+    trace = _sort_trace()
+    n = 4
+    priority = torch.linspace(-1, 1, n)
+    rows = trace.w_write[0, :n].argmax(-1)  # (n, 3)
+    fig = viz.plot_priority_sort_memory(
+        priority, rows, trace, write_heads=[2], read_heads=[1], rows=list(range(12))
+    )
+    ax_p, ax_t, ax_w, ax_r = fig.axes
+    (line,) = ax_p.get_lines()  # one head drawn, labelled by its own number
+    assert line.get_label() == "write head 3"
+    signed = np.where(rows[:, 2].numpy() > 6, rows[:, 2].numpy() - 12, rows[:, 2].numpy())
+    np.testing.assert_array_equal(line.get_ydata(), signed)
+    # the weighting images are that head's alone (rows across, time down after the transpose)
+    image = {ax: ax.get_images()[0].get_array().T for ax in (ax_w, ax_r)}
+    np.testing.assert_allclose(image[ax_w], trace.w_write[0, :, 2].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(image[ax_r], trace.w_read[0, :, 1].numpy(), rtol=1e-6)
+    assert "head 3" in ax_w.get_title() and "head 2" in ax_r.get_title()
+    # by default every head is drawn, and the images sum the heads
+    fig = viz.plot_priority_sort_memory(priority, rows, trace, rows=list(range(12)))
+    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["write head 1", "write head 2", "write head 3"]
+    expected = np.clip(trace.w_write[0].sum(1).numpy(), 0, 1)
+    np.testing.assert_allclose(fig.axes[2].get_images()[0].get_array().T, expected, rtol=1e-6)
+    assert "all heads" in fig.axes[2].get_title()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"write_heads": [3]}, r"write_heads .* \[0, 2\]"), ({"read_heads": []}, "read_heads"),
+     ({"write_heads": [-1]}, "write_heads")],
+)
+def test_priority_sort_memory_rejects_bad_heads(kwargs, match):
+    trace = _sort_trace()
+    rows = trace.w_write[0, :4].argmax(-1)
+    with pytest.raises(ValueError, match=match):
+        viz.plot_priority_sort_memory(torch.zeros(4), rows, trace, **kwargs)
+
+
+def test_priority_sort_memory_rejects_rows_of_the_wrong_width():
+    trace = _sort_trace()
+    with pytest.raises(ValueError, match="one column per write head"):
+        viz.plot_priority_sort_memory(torch.zeros(4), torch.zeros(4, 2), trace)

@@ -123,7 +123,8 @@ def _fail_on_error(page, cell, what: str) -> None:
         ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=CELL_TIMEOUT_MS
     )
     errors = cell.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    texts = [(e.text_content() or "").strip() for e in errors]  # not inner_text: cells out of view render no text
+    # text_content, not inner_text: a cell out of view renders no text
+    texts = [(e.text_content() or "").strip() for e in errors]
     tracebacks = [t for t in texts if "Error" in t or "Traceback" in t]
     if tracebacks:
         raise AssertionError(f"{what} raised: {tracebacks[-1].splitlines()[-1]}")
