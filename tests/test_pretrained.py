@@ -90,6 +90,8 @@ TARGETS = {
     "associative_recall": ({}, 200, 0.1),
     # its rare failed sequences cost ~100 bits each: 1,000 sequences, not 200 (~4 s)
     "repeat_copy": ({}, 1000, 0.1),
+    # the paper's best NTM at 1M sequences: 18 bits per sequence (~3 s for 500 sequences)
+    "priority_sort": ({}, 500, 18.0),
 }
 
 
@@ -189,3 +191,19 @@ def test_report_rejects_an_unknown_task_with_a_one_line_error(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "TASK: unknown cpy" in err and "copy" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "trained_on, where",
+    [(None, ""), ("one NVIDIA H200 GPU", " on a GPU"),
+     ("one NVIDIA H200 GPU (steps 1-10), then one CPU thread (steps 11-12)", " on a GPU, then a CPU")],
+)
+def test_report_budget_says_where_a_model_was_trained(trained_on, where):
+    from types import SimpleNamespace
+
+    from ntm_nb.pretrained.report import budget
+
+    record = {"history": {"sequences": [64, 1_572_736]}, "train_seconds": 2_880.0}
+    if trained_on is not None:
+        record["trained_on"] = trained_on
+    assert budget(SimpleNamespace(checkpoint=record)) == f"1,572,736 sequences, 48 min{where}"

@@ -66,7 +66,10 @@ def budget(model: nn.Module) -> str:
     hist = record.get("history") or {}
     seqs = (hist.get("sequences") or [0])[-1]
     minutes = (record.get("train_seconds") or 0) / 60
-    where = " on a GPU" if "GPU" in str(record.get("trained_on", "")) else ""
+    trained_on = str(record.get("trained_on", ""))
+    where = {(True, False): " on a GPU", (True, True): " on a GPU, then a CPU"}.get(
+        ("GPU" in trained_on, "CPU" in trained_on), ""
+    )
     return f"{seqs:,} sequences, {minutes:.0f} min{where}"
 
 
