@@ -856,19 +856,22 @@ def _rows_image(
     return im
 
 
-def head_weightings(trace: Any, kind: str, head: int | None = None) -> np.ndarray:
-    """The weightings of one head, or of all heads of a kind summed, for batch element 0.
+def head_weightings(trace: Any, kind: str, head: int | Sequence[int] | None = None) -> np.ndarray:
+    """The weightings of one head, or of several or all heads of a kind summed, for batch
+    element 0.
 
-    ``kind`` is "read" or "write"; ``head`` None sums the heads (clipped at 1: heads
-    that share a row show as one). Returns (T, N).
+    ``kind`` is "read" or "write"; ``head`` None sums all the heads, a sequence of indices
+    sums those (clipped at 1: heads that share a row show as one). Returns (T, N).
     """
     w = to_numpy(trace.w_read if kind == "read" else trace.w_write)  # (B, T, H, N)
     w = w[0]
     if w.shape[1] == 0:
         return np.zeros((w.shape[0], w.shape[2]))
     if head is None:
-        return np.clip(w.sum(axis=1), 0.0, 1.0)
-    return w[:, head]
+        head = range(w.shape[1])
+    if isinstance(head, (int, np.integer)):
+        return w[:, head]
+    return np.clip(w[:, [int(h) for h in head]].sum(axis=1), 0.0, 1.0)
 
 
 def plot_memory_use(
@@ -1120,8 +1123,8 @@ def plot_priority_sort_memory(
         )
     signed = np.where(wr > N / 2, wr - N, wr)
     shown_write = list(range(H_write)) if unnamed else write_heads  # the weightings drawn
-    w_write = np.clip(sum(head_weightings(trace, "write", int(h)) for h in shown_write), 0.0, 1.0)
-    w_read = np.clip(sum(head_weightings(trace, "read", int(h)) for h in read_heads), 0.0, 1.0)
+    w_write = head_weightings(trace, "write", shown_write)
+    w_read = head_weightings(trace, "read", read_heads)
     if rows is None:
         rows = used_rows(np.stack([w_write, w_read], axis=1), threshold=threshold)
     rows = np.asarray(rows)

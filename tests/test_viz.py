@@ -295,3 +295,11 @@ def test_priority_sort_memory_rejects_rows_of_the_wrong_width():
     trace = _sort_trace()
     with pytest.raises(ValueError, match="one column per write head"):
         viz.plot_priority_sort_memory(torch.zeros(4), torch.zeros(4, 2), trace)
+
+
+def test_head_weightings_sums_a_chosen_set_of_heads():
+    trace = _sort_trace()
+    w = trace.w_write[0].numpy()  # (T, H, N)
+    np.testing.assert_allclose(viz.head_weightings(trace, "write", [0, 2]), np.clip(w[:, 0] + w[:, 2], 0, 1))
+    np.testing.assert_allclose(viz.head_weightings(trace, "write", 1), w[:, 1])
+    np.testing.assert_allclose(viz.head_weightings(trace, "write"), np.clip(w.sum(1), 0, 1))
