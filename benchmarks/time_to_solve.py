@@ -35,9 +35,27 @@ def run_seed(seed: int, workdir: Path, max_steps: int, warm_cache: bool, extra: 
     if not warm_cache:
         env["TORCHINDUCTOR_CACHE_DIR"] = str(workdir / f"inductor-cache-{seed}")
         env["TRITON_CACHE_DIR"] = str(workdir / f"triton-cache-{seed}")
-    cmd = [sys.executable, "-m", "ntm_nb", "train", "copy", "--seed", str(seed), "--out", str(out),
-           "--steps", str(max_steps), "--target-cost", "0.1", "--eval-every", "100",
-           "--eval-sequences", "1000", "--no-progress", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ntm_nb",
+        "train",
+        "copy",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--steps",
+        str(max_steps),
+        "--target-cost",
+        "0.1",
+        "--eval-every",
+        "100",
+        "--eval-sequences",
+        "1000",
+        "--no-progress",
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -63,28 +81,49 @@ def run_seed(seed: int, workdir: Path, max_steps: int, warm_cache: bool, extra: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-steps", type=int, default=5000)
-    parser.add_argument("--warm-cache", action="store_true", help="reuse torch.compile's on-disk cache (not a cold start)")
-    parser.add_argument("extra", nargs="*", help="extra arguments for `ntm-nb train copy` (after --)")
+    parser.add_argument(
+        "--warm-cache",
+        action="store_true",
+        help="reuse torch.compile's on-disk cache (not a cold start)",
+    )
+    parser.add_argument(
+        "extra", nargs="*", help="extra arguments for `ntm-nb train copy` (after --)"
+    )
     args = parser.parse_args()
-    print(f"ntm_nb {ntm_nb.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; "
-          f"{'warm' if args.warm_cache else 'cold'} compile cache")
-    print(f"| {'seed':>4} | {'wall s':>6} | {'solved':>6} | {'steps':>5} | {'sequences':>9} | "
-          f"{'held-out bits':>13} | {'fresh 1000 bits':>15} | {'peak MB':>7} |")
-    print("|------|--------|--------|-------|-----------|---------------|-----------------|---------|")
+    print(
+        f"ntm_nb {ntm_nb.__version__}, torch {torch.__version__}, {os.cpu_count()} CPUs; "
+        f"{'warm' if args.warm_cache else 'cold'} compile cache"
+    )
+    print(
+        f"| {'seed':>4} | {'wall s':>6} | {'solved':>6} | {'steps':>5} | {'sequences':>9} | "
+        f"{'held-out bits':>13} | {'fresh 1000 bits':>15} | {'peak MB':>7} |"
+    )
+    print(
+        "|------|--------|--------|-------|-----------|---------------|-----------------|---------|"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             r = run_seed(seed, Path(tmp), args.max_steps, args.warm_cache, args.extra)
             rows.append(r)
-            print(f"| {r['seed']:>4} | {r['wall_s']:>6.1f} | {str(r['solved']):>6} | {r['steps']:>5} | "
-                  f"{r['sequences']:>9} | {r['heldout_bits']:>13.3f} | {r['fresh_bits']:>15.3f} | "
-                  f"{r['peak_mb_so_far']:>7.0f} |", flush=True)
+            print(
+                f"| {r['seed']:>4} | {r['wall_s']:>6.1f} | {str(r['solved']):>6} "
+                f"| {r['steps']:>5} | "
+                f"{r['sequences']:>9} | {r['heldout_bits']:>13.3f} | {r['fresh_bits']:>15.3f} | "
+                f"{r['peak_mb_so_far']:>7.0f} |",
+                flush=True,
+            )
     walls = [r["wall_s"] for r in rows]
-    print(f"\nmedian wall time: {statistics.median(walls):.1f} s over {len(rows)} seeds "
-          f"({sum(r['solved'] for r in rows)}/{len(rows)} solved); peak memory {max(r['peak_mb_so_far'] for r in rows):.0f} MB")
+    print(
+        f"\nmedian wall time: {statistics.median(walls):.1f} s over {len(rows)} seeds "
+        f"({sum(r['solved'] for r in rows)}/{len(rows)} solved); "
+        f"peak memory {max(r['peak_mb_so_far'] for r in rows):.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ sequences of random length 1-20 (one length per batch), Adam. Each measured iter
 a whole training step: sample a batch, forward, backward, clip, optimizer step. Compile
 time is excluded here (see time_to_solve.py for the cold-start figure) and printed apart.
 
-    python benchmarks/train_throughput.py                 # batch 1, 16, 64; eager, compiled (unroll 1 and 2)
+    python benchmarks/train_throughput.py    # batch 1, 16, 64; eager, compiled (unroll 1 and 2)
     python benchmarks/train_throughput.py --batch-sizes 64 256 --device cuda
 """
 
@@ -61,26 +61,51 @@ def measure(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"])
-    parser.add_argument("--unrolls", type=int, nargs="+", default=[1, 2], help="compiled steps per call (compiled mode)")
+    parser.add_argument(
+        "--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"]
+    )
+    parser.add_argument(
+        "--unrolls",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="compiled steps per call (compiled mode)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per cell")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's)"
+    )
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"ntm_nb {ntm_nb.__version__}, torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, device {args.device}")
-    print("copy task, lengths 1-20, NTM(LSTM 100, 1R+1W, N=128, M=20), Adam, a full training step per batch\n")
-    print(f"| {'batch':>5} | {'mode':>8} | {'unroll':>6} | {'sequences/s':>11} | {'warm-up s':>9} |")
+    print(
+        f"ntm_nb {ntm_nb.__version__}, torch {torch.__version__}, "
+        f"{platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} threads, device {args.device}"
+    )
+    print(
+        "copy task, lengths 1-20, NTM(LSTM 100, 1R+1W, N=128, M=20), Adam, "
+        "a full training step per batch\n"
+    )
+    print(
+        f"| {'batch':>5} | {'mode':>8} | {'unroll':>6} | {'sequences/s':>11} | {'warm-up s':>9} |"
+    )
     print(f"|{'-' * 7}|{'-' * 10}|{'-' * 8}|{'-' * 13}|{'-' * 11}|")
     for b in args.batch_sizes:
         for mode in args.modes:
             for unroll in args.unrolls if mode == "compiled" else [1]:
-                rate, warm = measure(b, mode == "compiled", args.seconds, args.device, unroll=unroll)
-                print(f"| {b:>5} | {mode:>8} | {unroll:>6} | {rate:>11.0f} | {warm:>9.1f} |", flush=True)
+                rate, warm = measure(
+                    b, mode == "compiled", args.seconds, args.device, unroll=unroll
+                )
+                print(
+                    f"| {b:>5} | {mode:>8} | {unroll:>6} | {rate:>11.0f} | {warm:>9.1f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -2,20 +2,44 @@
 trained and explored in Jupyter.
 
 Modules, in dependency order: ``memory`` (eqs. 2-4), ``addressing`` (eqs. 5-9),
-``controller``, ``heads``, ``model`` (the NTM), ``baseline`` (the LSTM baseline).
+``controller``, ``heads``, ``model`` (the NTM), ``baseline`` (the LSTM baseline), ``tasks``
+(the paper's five tasks, the Task contract and the registry), ``records`` (histories and
+results), ``optim``, ``checkpoint``, ``train``, ``viz`` (plots), ``widgets`` (the tools),
+``pretrained`` (the shipped models) and ``cli`` (the command line).
 """
 
+from ntm_nb import pretrained
+from ntm_nb._version import __version__
 from ntm_nb.baseline import LSTMBaseline, LSTMConfig
 from ntm_nb.checkpoint import CheckpointError, load, save
-from ntm_nb.model import NTM, NTMConfig, NTMState, Trace
-from ntm_nb.tasks import TASKS, make_task
-from ntm_nb import pretrained
-from ntm_nb.train import EvalResult, History, TrainConfig, TrainResult, evaluate, preset, train
-
-__version__ = "0.1.0"
+from ntm_nb.model import NTM, NTMConfig, NTMState, Trace, is_ntm
+from ntm_nb.records import EvalResult, History, TrainResult, TrainState
+from ntm_nb.tasks import TASKS, Task, make_task, register
+from ntm_nb.train import TrainConfig, evaluate, preset, train
 
 __all__ = [
-    "NTM", "NTMConfig", "NTMState", "Trace", "LSTMBaseline", "LSTMConfig",
-    "TASKS", "make_task", "train", "evaluate", "preset", "TrainConfig", "TrainResult",
-    "EvalResult", "History", "save", "load", "CheckpointError", "pretrained", "__version__",
+    "NTM",
+    "NTMConfig",
+    "NTMState",
+    "Trace",
+    "is_ntm",
+    "LSTMBaseline",
+    "LSTMConfig",
+    "TASKS",
+    "Task",
+    "make_task",
+    "register",
+    "train",
+    "evaluate",
+    "preset",
+    "TrainConfig",
+    "TrainResult",
+    "TrainState",
+    "EvalResult",
+    "History",
+    "save",
+    "load",
+    "CheckpointError",
+    "pretrained",
+    "__version__",
 ]

@@ -8,7 +8,7 @@ autograd (and ``float()`` of a tensor that requires grad would warn).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -95,9 +95,7 @@ def check_range(name: str, x: Tensor, low: float, high: float) -> None:
         return
     lo, hi = float(x.min()), float(x.max())
     if lo < low or hi > high:
-        raise ValueError(
-            f"{name}: must lie in [{low}, {high}], got values in [{lo:.4g}, {hi:.4g}]"
-        )
+        raise ValueError(f"{name}: must lie in [{low}, {high}], got values in [{lo:.4g}, {hi:.4g}]")
 
 
 def check_distribution(name: str, w: Tensor) -> None:

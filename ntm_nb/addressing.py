@@ -206,9 +206,7 @@ def shift(w: Tensor, s: Tensor) -> Tensor:
     check_same_batch(w=w, s=s)
     n_shifts, N = s.shape[-1], w.shape[-1]
     if n_shifts % 2 != 1:
-        raise ValueError(
-            f"s: the last dimension must be odd (2R+1 offsets -R..R), got {n_shifts}"
-        )
+        raise ValueError(f"s: the last dimension must be odd (2R+1 offsets -R..R), got {n_shifts}")
     if n_shifts > N:
         raise ValueError(
             f"s: 2R+1 = {n_shifts} offsets is more than the N = {N} memory rows; "
@@ -271,9 +269,7 @@ def address(
     check_shape("s", s, d, "(B, 2R+1)", batch=B, heads=H)
     check_same_batch(memory=memory, k=k, beta=beta, g=g, s=s, gamma=gamma, w_prev=w_prev)
     if s.shape[-1] % 2 != 1 or s.shape[-1] > N:
-        raise ValueError(
-            f"s: needs an odd number 2R+1 <= N = {N} of offsets, got {s.shape[-1]}"
-        )
+        raise ValueError(f"s: needs an odd number 2R+1 <= N = {N} of offsets, got {s.shape[-1]}")
     check_min("beta", beta, 0.0)
     check_range("g", g, 0.0, 1.0)
     check_min("gamma", gamma, 1.0)

@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
+
+from ntm_nb._version import __version__
+from ntm_nb.baseline import LSTMBaseline, LSTMConfig
+from ntm_nb.model import NTM, NTMConfig, is_ntm
+from ntm_nb.optim import make_optimizer
+from ntm_nb.records import History, TrainState
+from ntm_nb.tasks import TASKS, Task, make_task
 
 FORMAT = "ntm_nb-checkpoint-1"
 
@@ -41,8 +50,17 @@ def _paths(path: str | Path) -> tuple[Path, Path, Path]:
     path = Path(path)
     if path.suffix in (".safetensors", ".json"):
         stem = path.with_suffix("")
-        return stem.with_suffix(".safetensors"), stem.with_suffix(".json"), stem.parent / (stem.name + ".train_state.safetensors")
+        return (
+            stem.with_suffix(".safetensors"),
+            stem.with_suffix(".json"),
+            stem.parent / (stem.name + ".train_state.safetensors"),
+        )
     return path / "model.safetensors", path / "model.json", path / "train_state.safetensors"
+
+
+def weights_folder(path: str | Path) -> Path:
+    """The folder the files of the checkpoint at ``path`` (a folder or a file) lie in."""
+    return _paths(path)[0].parent
 
 
 def _atomic_write(path: Path, write: Any) -> None:
@@ -60,10 +78,8 @@ def _atomic_write(path: Path, write: Any) -> None:
 
 
 def _versions() -> dict[str, str]:
-    import ntm_nb
-
     return {
-        "ntm_nb": ntm_nb.__version__,
+        "ntm_nb": __version__,
         "torch": torch.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -71,10 +87,7 @@ def _versions() -> dict[str, str]:
 
 
 def _kind(model: nn.Module) -> str:
-    from ntm_nb.baseline import LSTMBaseline
-    from ntm_nb.model import NTM
-
-    if isinstance(model, NTM):
+    if is_ntm(model):
         return "ntm"
     if isinstance(model, LSTMBaseline):
         return "lstm"
@@ -98,8 +111,6 @@ def save(
     ``path`` is a folder, or a file name ending in ``.safetensors``. Returns the path of
     the weights file.
     """
-    from safetensors.torch import save_file
-
     kind = _kind(model)
     weights_path, json_path, state_path = _paths(path)
     config = model.config.to_dict()
@@ -115,6 +126,8 @@ def save(
         "kind": kind,
         "model_config": config,
         "task": None if task is None else {"name": task.name, **task.to_dict()},
+        # where the task class lives: a task of your own loads back once this is imported
+        "task_module": None if task is None else type(task).__module__,
         "train_config": None if train_config is None else train_config.to_dict(),
         "seed": seed,
         "step": None if train_state is None else train_state.step,
@@ -130,9 +143,7 @@ def save(
     return weights_path
 
 
-def _save_train_state(path: Path, state: Any) -> None:
-    from safetensors.torch import save_file
-
+def _save_train_state(path: Path, state: TrainState) -> None:
     opt_state = state.optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {"generator": state.generator.get_state()}
     scalars: dict[str, dict[str, Any]] = {}
@@ -155,8 +166,6 @@ def _save_train_state(path: Path, state: Any) -> None:
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    from safetensors import safe_open
-
     if not path.is_file():
         raise CheckpointError(f"{path}: file not found")
     try:
@@ -166,16 +175,17 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, st
     except CheckpointError:
         raise
     except Exception as err:  # safetensors raises its own error types for bad files
-        raise CheckpointError(f"{path}: not a readable safetensors file (truncated or corrupted?): {err}") from None
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file (truncated or corrupted?): {err}"
+        ) from None
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an ntm_nb checkpoint (format {meta.get('format')!r}, expected {FORMAT!r})")
+        raise CheckpointError(
+            f"{path}: not an ntm_nb checkpoint (format {meta.get('format')!r}, expected {FORMAT!r})"
+        )
     return tensors, meta
 
 
 def _build(kind: str, config: dict[str, Any], source: Path) -> nn.Module:
-    from ntm_nb.baseline import LSTMBaseline, LSTMConfig
-    from ntm_nb.model import NTM, NTMConfig
-
     try:
         if kind == "ntm":
             return NTM(NTMConfig(**config))
@@ -194,26 +204,31 @@ def load_record(path: str | Path) -> dict[str, Any]:
     try:
         record = json.loads(json_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{json_path}: not valid JSON (truncated or corrupted?): {err}") from None
+        raise CheckpointError(
+            f"{json_path}: not valid JSON (truncated or corrupted?): {err}"
+        ) from None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         raise CheckpointError(f"{json_path}: not an ntm_nb checkpoint record")
     return record
 
 
-def task_from_record(record: dict[str, Any], overrides: dict[str, Any] | None = None) -> Any:
+def task_from_record(record: dict[str, Any], overrides: dict[str, Any] | None = None) -> Task:
     """The task a checkpoint was trained on (``record`` from ``load_record`` or
     ``model.checkpoint``), with ``overrides`` applied, for evaluating or plotting it.
 
     ``same_length`` is dropped: evaluation draws every sequence independently.
     """
-    from ntm_nb.tasks import make_task
-
     saved = dict(record.get("task") or {})
     name = saved.pop("name", None)
     if name is None:
         raise ValueError("checkpoint: its record names no task; cannot evaluate")
+    if name not in TASKS and record.get("task_module"):
+        raise ValueError(
+            f"checkpoint: its task {name!r} is defined in module {record['task_module']!r}; "
+            f"import it first (on the command line: --task-module {record['task_module']})"
+        )
     saved.pop("same_length", None)
-    return make_task(name, **{**saved, **(overrides or {})})
+    return make_task(name, **{**saved, **(overrides or {})}).for_evaluation()
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
@@ -224,18 +239,24 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     """
     weights_path, json_path, _ = _paths(path)
     if not weights_path.exists() and not Path(path).exists():
-        raise CheckpointError(f"{path}: no such checkpoint (expected a folder or a .safetensors file)")
+        raise CheckpointError(
+            f"{path}: no such checkpoint (expected a folder or a .safetensors file)"
+        )
     tensors, meta = _read_safetensors(weights_path)
     try:
         config = json.loads(meta["config"])
     except (KeyError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{weights_path}: model config missing from the metadata: {err}") from None
+        raise CheckpointError(
+            f"{weights_path}: model config missing from the metadata: {err}"
+        ) from None
     model = _build(meta.get("kind", ""), config, weights_path)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as err:
         first = str(err).strip().splitlines()
-        raise CheckpointError(f"{weights_path}: weights do not match the model config: {' '.join(first)[:500]}") from None
+        raise CheckpointError(
+            f"{weights_path}: weights do not match the model config: {' '.join(first)[:500]}"
+        ) from None
     record = load_record(path) if json_path.is_file() else {}
     if record and record.get("model_config") != config:
         raise CheckpointError(f"{json_path}: its model config does not match {weights_path.name}")
@@ -243,10 +264,8 @@ def load(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
     return model.to(device).eval()
 
 
-def load_train_state(path: str | Path, model: nn.Module, train_config: Any) -> Any:
+def load_train_state(path: str | Path, model: nn.Module, train_config: Any) -> TrainState:
     """The ``TrainState`` saved beside a checkpoint, rebuilt around ``model``'s parameters."""
-    from ntm_nb.train import History, TrainState, make_optimizer
-
     _, _, state_path = _paths(path)
     tensors, meta = _read_safetensors(state_path)
     optimizer = make_optimizer(model, train_config)
@@ -271,9 +290,14 @@ def load_train_state(path: str | Path, model: nn.Module, train_config: Any) -> A
             if not 0 <= pid < len(params):
                 raise ValueError(f"state for parameter {pid}, but the model has {len(params)}")
             for name, value in entry.items():
-                if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != params[pid].shape:
+                if (
+                    isinstance(value, torch.Tensor)
+                    and value.dim() > 0
+                    and value.shape != params[pid].shape
+                ):
                     raise ValueError(
-                        f"optimizer state {name!r} of parameter {pid} has shape {tuple(value.shape)}, "
+                        f"optimizer state {name!r} of parameter {pid} has shape "
+                        f"{tuple(value.shape)}, "
                         f"the model's parameter {tuple(params[pid].shape)}"
                     )
         saved_groups = json.loads(meta["param_groups"])
@@ -286,5 +310,9 @@ def load_train_state(path: str | Path, model: nn.Module, train_config: Any) -> A
         history = History.from_dict(json.loads(meta["history"]))
         step, seconds = int(meta["step"]), float(meta["seconds"])
     except (KeyError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{state_path}: training state does not match the model/optimizer: {err}") from None
-    return TrainState(step=step, optimizer=optimizer, generator=generator, history=history, seconds=seconds)
+        raise CheckpointError(
+            f"{state_path}: training state does not match the model/optimizer: {err}"
+        ) from None
+    return TrainState(
+        step=step, optimizer=optimizer, generator=generator, history=history, seconds=seconds
+    )

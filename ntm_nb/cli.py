@@ -4,23 +4,94 @@
     ntm-nb train copy --preset paper --out runs/copy-paper
     ntm-nb eval runs/copy --min-len 50 --max-len 50
     ntm-nb plot runs/copy
+    ntm-nb train reverse_copy --task-module my_tasks   # a task of your own (ntm_nb.tasks)
 
-Errors (unknown task, bad number, missing or broken checkpoint) print one line and exit
-with status 2.
+The options are tables: the training flags map to ``TrainConfig`` fields, the model flags to
+``NTMConfig`` / ``LSTMConfig`` fields, and the task flags are made from the fields of every
+registered task, so a task of your own gets its flags once ``--task-module`` imports it.
+
+Errors (unknown task, bad number, missing or broken checkpoint, an unwritable ``--out``)
+print one line and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import importlib.util
 import json
+import os
 import shlex
 import sys
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-# Task options that get their own flag (all tasks' fields are reachable with --task-option).
-_TASK_FLAGS = ("min_len", "max_len", "min_repeats", "max_repeats", "min_items", "max_items", "num_inputs", "num_outputs", "length")
+import matplotlib
+import torch
+
+from ntm_nb import viz
+from ntm_nb.baseline import LSTMBaseline, LSTMConfig
+from ntm_nb.checkpoint import (
+    CheckpointError,
+    load,
+    load_record,
+    load_train_state,
+    task_from_record,
+    weights_folder,
+)
+from ntm_nb.controller import CONTROLLERS
+from ntm_nb.model import MEMORY_INITS, NTM, NTMConfig, is_ntm
+from ntm_nb.optim import OPTIMIZERS
+from ntm_nb.records import History
+from ntm_nb.tasks import TASKS, make_task
+from ntm_nb.train import KINDS, PRESETS, TrainConfig, evaluate, preset, train
+
+# ----------------------------------------------------------------------------------------
+# The tables
+# ----------------------------------------------------------------------------------------
+# (flag, TrainConfig field, type, help): each given flag overrides the preset's value.
+_TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+    ("--steps", "steps", int, "total optimizer steps (batches) to train for"),
+    ("--batch-size", "batch_size", int, "sequences per batch"),
+    ("--lr", "lr", float, "learning rate"),
+    ("--eval-every", "eval_every", int, "evaluate on the held-out set every N steps"),
+    ("--eval-sequences", "eval_sequences", int, "held-out sequences per evaluation"),
+    ("--target-cost", "target_cost", float, "stop once held-out bits per sequence <= this"),
+    ("--checkpoint-every", "checkpoint_every", int, "save a checkpoint every N steps"),
+    ("--threads", "threads", int, "torch CPU threads"),
+    (
+        "--unroll",
+        "unroll",
+        int,
+        "compiled steps per call (default 1; 2 trains ~10-20%% faster after a longer compile)",
+    ),
+)
+# Flags whose value 0 means "off" (None in the config).
+_CLIP_FLAGS = (
+    ("--clip-value", "clip_value", "clip each gradient element to +-VALUE (0 disables)"),
+    ("--clip-norm", "clip_norm", "clip the global gradient norm (0 disables)"),
+)
+# The flags a --resume honours; the other settings are the saved run's.
+_RESUME_FIELDS = ("steps", "threads", "compile", "unroll", "checkpoint_every")
+# (flag, config field, choices or type, help) of the NTM and of the LSTM baseline.
+_NTM_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--controller", "controller", tuple(CONTROLLERS), "NTM controller"),
+    ("--controller-size", "controller_size", int, "units per controller layer"),
+    ("--controller-layers", "controller_layers", int, "controller layers"),
+    ("--read-heads", "num_read_heads", int, "read heads"),
+    ("--write-heads", "num_write_heads", int, "write heads"),
+    ("--memory-rows", "N", int, "N, memory locations"),
+    ("--memory-width", "M", int, "M, memory word width"),
+    ("--shift-range", "shift_range", int, "shifts over offsets -R..R (default 1)"),
+    ("--memory-init", "memory_init", MEMORY_INITS, "initial memory"),
+)
+_LSTM_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
+    ("--hidden-size", "hidden_size", int, "LSTM baseline: units per layer"),
+    ("--layers", "num_layers", int, "LSTM baseline: layers"),
+)
 
 
 def _parse_value(text: str) -> Any:
@@ -30,8 +101,60 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+def _parse_bool(text: str) -> bool:
+    value = _parse_value(text.lower())
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
+def _task_fields() -> dict[str, tuple[Callable[[str], Any], list[str]]]:
+    """Every field of every registered (dataclass) task: its parser, and the tasks having it."""
+    fields: dict[str, tuple[Callable[[str], Any], list[str]]] = {}
+    for name, cls in TASKS.items():
+        if not dataclasses.is_dataclass(cls):
+            continue
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            default = f.default
+            parse = (
+                _parse_bool
+                if isinstance(default, bool)
+                else type(default)
+                if isinstance(default, (int, float))
+                else _parse_value
+            )
+            fields.setdefault(f.name, (parse, []))[1].append(name)
+    return fields
+
+
+def _add_task_flags(p: argparse.ArgumentParser) -> None:
+    """``--FIELD`` for every task field (unless another flag has that name), and
+    ``--task-option KEY=VALUE`` for any field, e.g. one of a task without its own flag."""
+    g = p.add_argument_group("task options (override the task's defaults)")
+    taken = set(p._option_string_actions)
+    for field, (parse, tasks) in _task_fields().items():
+        flag = "--" + field.replace("_", "-")
+        if flag in taken:
+            continue
+        g.add_argument(
+            flag, dest=f"task__{field}", type=parse, metavar=field.upper(), help=", ".join(tasks)
+        )
+    g.add_argument(
+        "--task-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any task field, e.g. bits=6 (repeatable)",
+    )
+
+
 def _task_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    out = {name: getattr(args, name) for name in _TASK_FLAGS if getattr(args, name, None) is not None}
+    out = {
+        key[len("task__") :]: value
+        for key, value in vars(args).items()
+        if key.startswith("task__") and value is not None
+    }
     for item in getattr(args, "task_option", None) or []:
         if "=" not in item:
             raise ValueError(f"--task-option: expected KEY=VALUE, got {item!r}")
@@ -40,20 +163,56 @@ def _task_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _add_task_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("task options (override the task's defaults)")
-    g.add_argument("--min-len", type=int, help="shortest sequence (copy, repeat_copy)")
-    g.add_argument("--max-len", type=int, help="longest sequence (copy, repeat_copy)")
-    g.add_argument("--min-repeats", type=int, help="fewest repeats (repeat_copy)")
-    g.add_argument("--max-repeats", type=int, help="most repeats (repeat_copy)")
-    g.add_argument("--min-items", type=int, help="fewest items (associative_recall)")
-    g.add_argument("--max-items", type=int, help="most items (associative_recall)")
-    g.add_argument("--num-inputs", type=int, help="vectors to sort (priority_sort)")
-    g.add_argument("--num-outputs", type=int, help="sorted vectors to emit (priority_sort)")
-    g.add_argument("--length", type=int, help="bits per sequence (ngrams)")
-    g.add_argument("--task-option", action="append", metavar="KEY=VALUE", help="any other task field, e.g. bits=6 (repeatable)")
+def _add_table(g: Any, table: Sequence[tuple[str, str, Any, str]]) -> None:
+    for flag, field, kind, text in table:
+        if isinstance(kind, tuple):
+            g.add_argument(flag, dest=field, choices=kind, help=text)
+        else:
+            g.add_argument(flag, dest=field, type=kind, help=text)
 
 
+def _from_table(args: argparse.Namespace, table: Sequence[tuple]) -> dict[str, Any]:
+    return {row[1]: getattr(args, row[1]) for row in table if getattr(args, row[1]) is not None}
+
+
+# ----------------------------------------------------------------------------------------
+# Tasks of your own: --task-module
+# ----------------------------------------------------------------------------------------
+def import_task_module(name: str) -> None:
+    """Import the module ``name`` (or the file ``name.py``) that registers a task.
+
+    A module name is looked up from the current folder first, as ``python -m`` would.
+    """
+    try:
+        if name.endswith(".py") or os.sep in name:
+            path = Path(name)
+            if not path.is_file():
+                raise ValueError(f"--task-module: no such file {name!r}")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        else:
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            importlib.import_module(name)
+    except ValueError:
+        raise
+    except ImportError as err:
+        raise ValueError(f"--task-module: cannot import {name!r}: {err}") from None
+
+
+def _import_task_modules(argv: Sequence[str]) -> None:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--task-module", action="append", default=[])
+    known, _ = pre.parse_known_args(argv)
+    for name in known.task_module:
+        import_task_module(name)
+
+
+# ----------------------------------------------------------------------------------------
+# The parser
+# ----------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     """Usage errors in one line (plus a pointer to --help), exit status 2."""
 
@@ -61,83 +220,180 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _add_task_module(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--task-module",
+        action="append",
+        metavar="MODULE",
+        help="import MODULE (or a .py file) first: it registers a task of your own",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from ntm_nb.tasks import TASKS
-
+    """The parser, with the tasks registered now (import a task module before)."""
+    tasks = ", ".join(TASKS)
     parser = _Parser(prog="ntm-nb", description="Train, evaluate and plot Neural Turing Machines.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,eval,plot}", parser_class=_Parser)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="{train,eval,plot}", parser_class=_Parser
+    )
 
-    t = sub.add_parser("train", help="train a model on one of the paper's tasks", description="Train an NTM (or the paper's LSTM baseline) on a task and save a checkpoint.")
-    t.add_argument("task", choices=sorted(TASKS), metavar="TASK", help=f"one of: {', '.join(sorted(TASKS))}")
-    t.add_argument("--model", choices=("ntm", "lstm"), default="ntm", help="the NTM or the paper's 3-layer LSTM baseline (default: ntm)")
-    t.add_argument("--preset", choices=("fast", "paper"), default="fast", help="'fast' (default: Adam, batch 32, measured here) or 'paper' (RMSProp, batch 1, as in section 4)")
-    t.add_argument("--out", type=Path, default=None, help="checkpoint folder (default: runs/TASK-MODEL)")
-    t.add_argument("--resume", action="store_true", help="continue the run saved in --out (optimizer and data stream included); --steps, --lr, --max-minutes, --device, --unroll, --threads and --checkpoint-every apply, other settings are the saved run's")
-    t.add_argument("--steps", type=int, help="total optimizer steps (batches) to train for")
-    t.add_argument("--batch-size", type=int, help="sequences per batch")
-    t.add_argument("--optimizer", choices=("rmsprop", "adam"), help="optimizer")
-    t.add_argument("--lr", type=float, help="learning rate")
-    t.add_argument("--clip-value", type=float, help="clip each gradient element to +-VALUE (0 disables)")
-    t.add_argument("--clip-norm", type=float, help="clip the global gradient norm (0 disables)")
-    t.add_argument("--seed", type=int, default=0, help="seed for the initial weights and the batches (default 0)")
+    t = sub.add_parser(
+        "train",
+        help="train a model on one of the paper's tasks (or a task of your own)",
+        description="Train an NTM (or the paper's LSTM baseline) on a task and save a checkpoint.",
+    )
+    t.add_argument("task", choices=list(TASKS), metavar="TASK", help=f"one of: {tasks}")
+    t.add_argument(
+        "--model",
+        choices=KINDS,
+        default="ntm",
+        help="the NTM or the paper's 3-layer LSTM baseline (default: ntm)",
+    )
+    t.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="fast",
+        help="'fast' (default: Adam, "
+        "batch 32, measured here) or 'paper' (RMSProp, batch 1, as in section 4)",
+    )
+    t.add_argument("--out", type=Path, help="checkpoint folder (default: runs/TASK-MODEL)")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in --out "
+        "(optimizer and data stream included); --steps, --lr, --max-minutes, "
+        "--device, --unroll, --threads and --checkpoint-every apply, other settings "
+        "are the saved run's",
+    )
+    t.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer")
+    t.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed for the initial weights and the batches (default 0)",
+    )
     t.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default cpu)")
-    t.add_argument("--threads", type=int, help="torch CPU threads")
-    t.add_argument("--no-compile", action="store_true", help="run the eager step instead of the torch.compile'd one")
-    t.add_argument("--unroll", type=int, help="compiled steps per call (default 1; 2 trains ~10-20%% faster after a longer compile)")
-    t.add_argument("--eval-every", type=int, help="evaluate on the held-out set every N steps")
-    t.add_argument("--eval-sequences", type=int, help="held-out sequences per evaluation")
-    t.add_argument("--target-cost", type=float, help="stop once held-out bits per sequence <= this")
-    t.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N steps")
-    t.add_argument("--max-minutes", type=float, help="stop cleanly after this many minutes of training (a time budget; with --resume, minutes from now)")
+    t.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="run the eager step instead of the torch.compile'd one",
+    )
+    t.add_argument(
+        "--max-minutes",
+        type=float,
+        help="stop cleanly after this many minutes of "
+        "training (a time budget; with --resume, minutes from now)",
+    )
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    m = t.add_argument_group("model options (override the preset)")
-    m.add_argument("--controller", choices=("lstm", "feedforward"), help="NTM controller")
-    m.add_argument("--controller-size", type=int, help="units per controller layer")
-    m.add_argument("--controller-layers", type=int, help="controller layers")
-    m.add_argument("--read-heads", type=int, help="read heads")
-    m.add_argument("--write-heads", type=int, help="write heads")
-    m.add_argument("--memory-rows", type=int, help="N, memory locations")
-    m.add_argument("--memory-width", type=int, help="M, memory word width")
-    m.add_argument("--memory-init", choices=("constant", "learned", "random"), help="initial memory")
-    m.add_argument("--hidden-size", type=int, help="LSTM baseline: units per layer")
-    m.add_argument("--layers", type=int, help="LSTM baseline: layers")
+    for flag, field, kind, text in _TRAIN_FLAGS:
+        t.add_argument(flag, dest=field, type=kind, help=text)
+    for flag, field, text in _CLIP_FLAGS:
+        t.add_argument(flag, dest=field, type=float, help=text)
+    _add_task_module(t)
+    _add_table(t.add_argument_group("model options (override the preset)"), _NTM_FLAGS)
+    _add_table(t.add_argument_group("LSTM baseline options"), _LSTM_FLAGS)
     _add_task_flags(t)
 
-    e = sub.add_parser("eval", help="evaluate a checkpoint", description="Print held-out bits per sequence of a checkpoint, optionally on changed task settings (generalisation).")
-    e.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a checkpoint folder (train's --out) or .safetensors file")
-    e.add_argument("--num-sequences", type=int, default=1000, help="sequences to evaluate (default 1000)")
+    e = sub.add_parser(
+        "eval",
+        help="evaluate a checkpoint",
+        description="Print held-out bits "
+        "per sequence of a checkpoint, optionally on changed task settings "
+        "(generalisation).",
+    )
+    e.add_argument(
+        "checkpoint",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="a checkpoint folder (train's --out) or .safetensors file",
+    )
+    e.add_argument(
+        "--num-sequences", type=int, default=1000, help="sequences to evaluate (default 1000)"
+    )
     e.add_argument("--batch-size", type=int, default=100, help="sequences per batch (default 100)")
-    e.add_argument("--seed", type=int, default=0, help="seed of the evaluation sequences (default 0)")
+    e.add_argument(
+        "--seed", type=int, default=0, help="seed of the evaluation sequences (default 0)"
+    )
     e.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_task_module(e)
     _add_task_flags(e)
 
-    pl = sub.add_parser("plot", help="plot a checkpoint's learning curve and an example", description="Write learning_curve.png and example.png (input, target, output, weightings, memory).")
-    pl.add_argument("checkpoint", type=Path, metavar="CHECKPOINT", help="a checkpoint folder or .safetensors file")
-    pl.add_argument("--out-dir", type=Path, help="where to write the PNGs (default: the checkpoint's folder)")
+    pl = sub.add_parser(
+        "plot",
+        help="plot a checkpoint's learning curve and an example",
+        description="Write learning_curve.png and example.png (input, target, "
+        "output, weightings, memory).",
+    )
+    pl.add_argument(
+        "checkpoint",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="a checkpoint folder or .safetensors file",
+    )
+    pl.add_argument(
+        "--out-dir", type=Path, help="where to write the PNGs (default: the checkpoint's folder)"
+    )
     pl.add_argument("--seed", type=int, default=0, help="seed of the example sequence")
+    _add_task_module(pl)
     _add_task_flags(pl)
     return parser
 
 
+# ----------------------------------------------------------------------------------------
+# Checks done before any work, so that a run is never lost at its end
+# ----------------------------------------------------------------------------------------
+def check_writable(folder: Path, flag: str) -> None:
+    """A ``ValueError`` naming ``flag`` unless files can be written into ``folder``."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag}: {str(folder)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"{flag}: cannot write into {str(folder)!r}: {err.strerror}") from None
+
+
+def _device(text: str) -> torch.device:
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"--device: unknown device {text!r}; accepted: cpu, cuda, cuda:N, mps"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device: {text!r} asked for, but torch sees no CUDA GPU here")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device: {text!r} asked for, but MPS is not available here")
+    return device
+
+
+# ----------------------------------------------------------------------------------------
+# The commands
+# ----------------------------------------------------------------------------------------
+def _new_model(args: argparse.Namespace, settings: dict[str, Any], task: Any) -> torch.nn.Module:
+    sizes = {"input_size": task.input_size, "output_size": task.output_size}
+    torch.manual_seed(args.seed)
+    if args.model == "ntm":
+        return NTM(NTMConfig(**{**settings["model"], **sizes, **_from_table(args, _NTM_FLAGS)}))
+    return LSTMBaseline(
+        LSTMConfig(**{**settings["model"], **sizes, **_from_table(args, _LSTM_FLAGS)})
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    import torch
-
-    from ntm_nb.baseline import LSTMBaseline, LSTMConfig
-    from ntm_nb.checkpoint import load, load_record, load_train_state
-    from ntm_nb.model import NTM, NTMConfig
-    from ntm_nb.tasks import make_task
-    from ntm_nb.train import TrainConfig, preset, train
-
     out = args.out or Path("runs") / f"{args.task}-{args.model}"
+    device = _device(args.device)
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ValueError(f"--max-minutes: must be a number > 0, got {args.max_minutes}")
     settings = preset(args.task, args.preset, args.model)
     train_kw: dict[str, Any] = {**settings["train"], "seed": args.seed}
-    flag_map = {"steps": "steps", "batch_size": "batch_size", "optimizer": "optimizer", "lr": "lr", "eval_every": "eval_every", "eval_sequences": "eval_sequences", "target_cost": "target_cost", "checkpoint_every": "checkpoint_every", "threads": "threads", "unroll": "unroll"}
-    for flag, name in flag_map.items():
-        if getattr(args, flag) is not None:
-            train_kw[name] = getattr(args, flag)
-    for flag in ("clip_value", "clip_norm"):
-        if getattr(args, flag) is not None:
-            train_kw[flag] = getattr(args, flag) or None
+    train_kw.update(_from_table(args, _TRAIN_FLAGS))
+    if args.optimizer is not None:
+        train_kw["optimizer"] = args.optimizer
+    for _, field, _ in _CLIP_FLAGS:
+        if getattr(args, field) is not None:
+            train_kw[field] = getattr(args, field) or None
     train_kw["compile"] = not args.no_compile
     if args.max_minutes is not None:
         train_kw["max_seconds"] = args.max_minutes * 60
@@ -146,9 +402,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume:
         record = load_record(out)
-        model = load(out, device=args.device)
+        model = load(out, device=device)
         saved_cfg = dict(record.get("train_config") or {})
-        saved_cfg.update({k: v for k, v in train_kw.items() if k in ("steps", "threads", "compile", "unroll", "checkpoint_every")})
+        saved_cfg.update({k: v for k, v in train_kw.items() if k in _RESUME_FIELDS})
         if args.lr is not None:  # a new learning rate from here on (e.g. a final, lower phase)
             saved_cfg["lr"] = args.lr
         config = TrainConfig(**saved_cfg)
@@ -165,41 +421,46 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         config = TrainConfig(**train_kw)
         task = make_task(args.task, **{**settings["task"], **_task_overrides(args)})
-        torch.manual_seed(args.seed)
-        if args.model == "ntm":
-            model_kw = {**settings["model"], "input_size": task.input_size, "output_size": task.output_size}
-            for flag, name in (("controller", "controller"), ("controller_size", "controller_size"), ("controller_layers", "controller_layers"), ("read_heads", "num_read_heads"), ("write_heads", "num_write_heads"), ("memory_rows", "N"), ("memory_width", "M"), ("memory_init", "memory_init")):
-                if getattr(args, flag) is not None:
-                    model_kw[name] = getattr(args, flag)
-            model = NTM(NTMConfig(**model_kw))
-        else:
-            model_kw = {**settings["model"], "input_size": task.input_size, "output_size": task.output_size}
-            for flag, name in (("hidden_size", "hidden_size"), ("layers", "num_layers")):
-                if getattr(args, flag) is not None:
-                    model_kw[name] = getattr(args, flag)
-            model = LSTMBaseline(LSTMConfig(**model_kw))
-        model = model.to(args.device)
+        model = _new_model(args, settings, task).to(device)
         state = None
-    kind = "lstm" if isinstance(model, LSTMBaseline) else "ntm"  # on --resume: the saved model's
-    print(f"training {kind} on {task.name}: {sum(p.numel() for p in model.parameters()):,} parameters, "
-          f"{config.steps} steps of batch {config.batch_size}, {config.optimizer} lr {config.lr} -> {out}")
-    result = train(model, task, config, state=state, checkpoint_dir=out, progress=not args.no_progress, command=command)
+    check_writable(out, "--out")  # before the first step: a run is never lost at its end
+    kind = "ntm" if is_ntm(model) else "lstm"  # on --resume: the saved model's
+    print(
+        f"training {kind} on {task.name}: {sum(p.numel() for p in model.parameters()):,} "
+        f"parameters, {config.steps} steps of batch {config.batch_size}, {config.optimizer} "
+        f"lr {config.lr} -> {out}"
+    )
+    result = train(
+        model,
+        task,
+        config,
+        state=state,
+        checkpoint_dir=out,
+        progress=not args.no_progress,
+        command=command,
+    )
     ev = result.final_eval
-    status = ("interrupted" if result.interrupted else "reached target" if result.reached_target
-              else "time budget used" if result.out_of_time else "done")
-    print(f"{status} at step {result.step}: held-out bits/sequence "
-          f"{ev.bits_per_sequence:.3f}" if ev else f"{status} at step {result.step}")
+    status = (
+        "interrupted"
+        if result.interrupted
+        else "reached target"
+        if result.reached_target
+        else "time budget used"
+        if result.out_of_time
+        else "done"
+    )
+    held_out = f": held-out bits/sequence {ev.bits_per_sequence:.3f}" if ev else ""
+    print(f"{status} at step {result.step}{held_out}")
     print(f"checkpoint: {out}")
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from ntm_nb.checkpoint import load, task_from_record
-    from ntm_nb.train import evaluate
-
     model = load(args.checkpoint)
     task = task_from_record(model.checkpoint, _task_overrides(args))
-    result = evaluate(model, task, num_sequences=args.num_sequences, batch_size=args.batch_size, seed=args.seed)
+    result = evaluate(
+        model, task, num_sequences=args.num_sequences, batch_size=args.batch_size, seed=args.seed
+    )
     if args.json:
         print(json.dumps({"task": {"name": task.name, **task.to_dict()}, **result.to_dict()}))
         return 0
@@ -213,31 +474,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    import matplotlib
-
     matplotlib.use("Agg")
-    import torch
-
-    from ntm_nb import viz
-    from ntm_nb.checkpoint import _paths, load, task_from_record
-    from ntm_nb.train import History
-
     model = load(args.checkpoint)
     record = model.checkpoint
-    out_dir = args.out_dir or _paths(args.checkpoint)[0].parent
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = args.out_dir or weights_folder(args.checkpoint)
+    check_writable(out_dir, "--out-dir")
+    task = task_from_record(record, _task_overrides(args))
     written = []
     if record.get("history"):
-        fig = viz.plot_learning_curve(History.from_dict(record["history"]), title=str((record.get("task") or {}).get("name", "")))
+        title = str((record.get("task") or {}).get("name", ""))
+        fig = viz.plot_learning_curve(History.from_dict(record["history"]), title=title)
         fig.savefig(out_dir / "learning_curve.png", dpi=100)
         written.append(out_dir / "learning_curve.png")
-    task = task_from_record(record, _task_overrides(args))
     x, y, mask = task.sample(1, torch.Generator().manual_seed(args.seed))
     with torch.no_grad():
-        if hasattr(model, "step"):
-            logits, trace = model(x, return_trace=True)
-        else:
-            logits, trace = model(x), None
+        logits, trace = model(x, return_trace=True) if is_ntm(model) else (model(x), None)
     fig = viz.plot_example(x[0], y[0], torch.sigmoid(logits[0]), mask[0], trace=trace)
     fig.savefig(out_dir / "example.png", dpi=100)
     written.append(out_dir / "example.png")
@@ -246,15 +497,22 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from ntm_nb.checkpoint import CheckpointError
+_COMMANDS = {"train": cmd_train, "eval": cmd_eval, "plot": cmd_plot}
+_ERRORS = (ValueError, TypeError, CheckpointError, FileNotFoundError, FloatingPointError)
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(argv) if argv is not None else sys.argv[1:]  # recorded in checkpoints
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(argv) if argv is not None else sys.argv[1:]
     try:
-        return {"train": cmd_train, "eval": cmd_eval, "plot": cmd_plot}[args.command](args)
-    except (ValueError, TypeError, CheckpointError, FileNotFoundError, FloatingPointError) as err:
+        _import_task_modules(argv)  # before the parser: its task choices and flags
+    except ValueError as err:
+        print(f"ntm-nb: error: {err}", file=sys.stderr)
+        return 2
+    args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in checkpoints
+    try:
+        return _COMMANDS[args.command](args)
+    except _ERRORS as err:
         print(f"ntm-nb {args.command}: error: {err}", file=sys.stderr)
         return 2
 

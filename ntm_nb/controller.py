@@ -35,7 +35,9 @@ class LSTMController(nn.Module):
                 layer.bias[hidden_size : 2 * hidden_size].fill_(1.0)
 
     def initial_state(self, batch_size: int, like: Tensor) -> ControllerState:
-        return tuple(like.new_zeros(batch_size, self.hidden_size) for _ in range(2 * self.num_layers))
+        return tuple(
+            like.new_zeros(batch_size, self.hidden_size) for _ in range(2 * self.num_layers)
+        )
 
     def forward(self, x: Tensor, state: ControllerState) -> tuple[Tensor, ControllerState]:
         new_state: list[Tensor] = []

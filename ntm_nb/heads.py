@@ -60,7 +60,12 @@ class Heads(nn.Module):
     """
 
     def __init__(
-        self, controller_size: int, num_read_heads: int, num_write_heads: int, M: int, shift_range: int
+        self,
+        controller_size: int,
+        num_read_heads: int,
+        num_write_heads: int,
+        M: int,
+        shift_range: int,
     ) -> None:
         super().__init__()
         self.num_read_heads = num_read_heads

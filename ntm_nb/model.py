@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -123,7 +124,17 @@ StepFn = Callable[..., tuple[Tensor, NTMState, Any]]
 def warn_compile_failed(err: BaseException, where: str = "") -> None:
     """The one-line warning given when torch.compile fails and the eager step takes over."""
     first_line = (str(err).strip().splitlines() or [""])[0][:200]
-    warnings.warn(f"ntm_nb: torch.compile failed{where} ({type(err).__name__}: {first_line}); using the eager step")
+    warnings.warn(
+        f"ntm_nb: torch.compile failed{where} ({type(err).__name__}: {first_line}); "
+        "using the eager step",
+        stacklevel=3,
+    )
+
+
+def is_ntm(model: object) -> bool:
+    """True for an ``NTM`` (it has heads and a memory to trace), False for anything else,
+    such as the LSTM baseline. The one test of "is this an NTM" the package uses."""
+    return isinstance(model, NTM)
 
 
 class NTM(nn.Module):
@@ -163,9 +174,7 @@ class NTM(nn.Module):
         self._unroll = 1
 
     # ------------------------------------------------------------------------------------
-    def initial_state(
-        self, batch_size: int, generator: torch.Generator | None = None
-    ) -> NTMState:
+    def initial_state(self, batch_size: int, generator: torch.Generator | None = None) -> NTMState:
         """The state before the first step of an episode (everything is reset per episode)."""
         c = self.config
         like = self.r0
@@ -174,9 +183,12 @@ class NTM(nn.Module):
         elif c.memory_init == "learned":
             memory = self.memory0.expand(batch_size, -1, -1)
         else:  # "random": a fresh draw each episode
-            memory = torch.randn(
-                batch_size, c.N, c.M, generator=generator, device=like.device, dtype=like.dtype
-            ) * 0.1
+            memory = (
+                torch.randn(
+                    batch_size, c.N, c.M, generator=generator, device=like.device, dtype=like.dtype
+                )
+                * 0.1
+            )
         w = torch.softmax(self.w0_logits, dim=-1).expand(batch_size, -1, -1)
         r = self.r0.expand(batch_size, -1, -1)
         controller = self.controller.initial_state(batch_size, like)
@@ -219,7 +231,7 @@ class NTM(nn.Module):
         return torch.stack(ys), state
 
     # ------------------------------------------------------------------------------------
-    def compile_step(self, enable: bool = True, unroll: int = 1, **compile_kwargs: Any) -> "NTM":
+    def compile_step(self, enable: bool = True, unroll: int = 1, **compile_kwargs: Any) -> NTM:
         """Use ``torch.compile(self.step)`` for training (calls with gradients enabled).
 
         ``unroll=K`` (K >= 2) also compiles ``steps``, K steps per compiled call, and runs
@@ -233,16 +245,28 @@ class NTM(nn.Module):
         """
         check_positive_int("unroll", unroll)
         if not enable:
-            self._step_fn, self._steps_fn, self._compiled, self._unroll = self.step, self.steps, False, 1
+            self._step_fn, self._steps_fn, self._compiled, self._unroll = (
+                self.step,
+                self.steps,
+                False,
+                1,
+            )
             return self
         if not hasattr(torch, "compile") or (
-            shutil.which("c++") is None and shutil.which("g++") is None and shutil.which("cc") is None
+            shutil.which("c++") is None
+            and shutil.which("g++") is None
+            and shutil.which("cc") is None
         ):
-            warnings.warn("ntm_nb: no C++ compiler found; torch.compile disabled, using the eager step")
+            warnings.warn(
+                "ntm_nb: no C++ compiler found; torch.compile disabled, using the eager step",
+                stacklevel=2,
+            )
             return self
         # Dynamo inspects `.grad` of the state tensors while tracing, which makes torch warn
         # about non-leaf tensors once per trace: noise from torch's internals, not our code.
-        warnings.filterwarnings("ignore", message="The .grad attribute of a Tensor that is not a leaf")
+        warnings.filterwarnings(
+            "ignore", message="The .grad attribute of a Tensor that is not a leaf"
+        )
         compile_kwargs.setdefault("dynamic", False)
         # A C++ wrapper around the generated kernels instead of a Python one: measured
         # 1.2-1.35x faster training steps on a 2-core CPU (benchmarks/README.md).
@@ -266,12 +290,12 @@ class NTM(nn.Module):
 
     def _check_input(self, x: Any) -> Tensor:
         if not isinstance(x, Tensor):
-            raise TypeError(f"x: expected a torch.Tensor of shape (B, T, input_size), got {type(x).__name__}")
+            raise TypeError(
+                f"x: expected a torch.Tensor of shape (B, T, input_size), got {type(x).__name__}"
+            )
         size = self.config.input_size
         if x.dim() != 3 or x.shape[-1] != size:
-            raise ValueError(
-                f"x: expected shape (B, T, input_size={size}), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"x: expected shape (B, T, input_size={size}), got {tuple(x.shape)}")
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(
                 f"x: needs at least one sequence and one time step, got shape {tuple(x.shape)}"

@@ -8,11 +8,11 @@
   gradient clipping, a history, periodic evaluation on a fixed held-out set, early stop
   at a target cost, a tqdm progress bar, callbacks, checkpoints, exact resume, and a
   clean stop on KeyboardInterrupt that keeps the model, the history and a checkpoint.
-* ``PRESETS`` — per task, the paper's settings and our measured fast settings.
+* ``preset(task, name, kind)`` — per task, the paper's settings and our measured fast
+  settings, read from the task's ``presets`` (``ntm_nb.tasks.TaskPresets``).
 
-The paper trains with RMSProp in the form of Graves (2013): centred, decay 0.95,
-momentum 0.9, epsilon 1e-4; ``torch.optim.RMSprop(centered=True)`` adds epsilon outside
-the square root instead of inside — a small DEPARTURE.
+The records a run produces (``History``, ``TrainState``, ``EvalResult``, ``TrainResult``)
+live in ``ntm_nb.records``; the optimizers in ``ntm_nb.optim``.
 """
 
 from __future__ import annotations
@@ -20,19 +20,39 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from ntm_nb._checks import check_choice, check_positive_int
-from ntm_nb.model import warn_compile_failed
-from ntm_nb.tasks import NGramsTask, Task, make_task
+from ntm_nb.checkpoint import save
+from ntm_nb.model import is_ntm, warn_compile_failed
+from ntm_nb.optim import OPTIMIZERS, make_optimizer
+from ntm_nb.records import EvalResult, History, TrainResult, TrainState
+from ntm_nb.tasks import TASKS, Task, bit_errors, check_fits, task_class
 
-OPTIMIZERS = ("rmsprop", "adam")
+__all__ = [
+    "TrainConfig",
+    "preset",
+    "PRESETS",
+    "KINDS",
+    "masked_loss",
+    "bit_errors",
+    "evaluate",
+    "train",
+    "make_optimizer",
+    "OPTIMIZERS",
+    "EvalResult",
+    "History",
+    "TrainResult",
+    "TrainState",
+]
 
 
 # ----------------------------------------------------------------------------------------
@@ -84,7 +104,9 @@ class TrainConfig:
             check_positive_int("threads", self.threads)
         if self.checkpoint_every is not None:
             check_positive_int("checkpoint_every", self.checkpoint_every)
-        if self.max_seconds is not None and not (isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
+        if self.max_seconds is not None and not (
+            isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0
+        ):
             raise ValueError(f"max_seconds: must be a number > 0 or None, got {self.max_seconds!r}")
         if self.target_cost is not None and self.target_cost < 0:
             raise ValueError(f"target_cost: must be >= 0 or None, got {self.target_cost!r}")
@@ -93,72 +115,47 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-# Per task: the model (NTM, LSTM controller) and how to train it. "paper" is section 4 as
-# written; "fast" is what we measured to converge quickest here (benchmarks/README.md).
-# Heads: the paper's "1 head" means one read and one write head.
-_PAPER_LR = {"copy": 1e-4, "repeat_copy": 1e-4, "associative_recall": 1e-4, "ngrams": 3e-5, "priority_sort": 3e-5}
-_PAPER_MODEL: dict[str, dict[str, Any]] = {
-    "copy": {},
-    "repeat_copy": {},
-    "associative_recall": {},
-    "ngrams": {},
-    "priority_sort": {"num_read_heads": 5, "num_write_heads": 5, "controller_layers": 2},
-}
-# The paper's LSTM baselines: 3 layers of these sizes, and their learning rates.
-_PAPER_LSTM = {
-    "copy": (256, 3e-5),
-    "repeat_copy": (512, 3e-5),
-    "associative_recall": (256, 1e-4),
-    "ngrams": (128, 1e-4),
-    "priority_sort": (128, 3e-5),
-}
 # DEPARTURE from the paper for the default ("fast") preset: Adam with batches of 32 and a
 # global-norm clip, as Collier & Beel recommend. Per sequence it learns about as fast as
 # the paper's RMSProp at batch 1, but a batch of 32 costs little more than one sequence
-# on a CPU, so it converges many times sooner in wall-clock time.
-_FAST_TRAIN = {
-    "batch_size": 32,
-    "optimizer": "adam",
-    "lr": 2e-3,
-    "clip_value": None,
-    "clip_norm": 50.0,
-}
-# Steps (batches of 32) and evaluation interval of the fast preset's default run.
-_FAST_RUN: dict[str, dict[str, Any]] = {
-    "copy": {"steps": 3000, "eval_every": 100},
-    "repeat_copy": {"steps": 20000, "eval_every": 500},
-    "associative_recall": {"steps": 20000, "eval_every": 500},
-    "ngrams": {"steps": 10000, "eval_every": 500},
-    "priority_sort": {"steps": 20000, "eval_every": 500},
-}
-_FAST_TASK = {"copy": {"same_length": True}, "repeat_copy": {"same_length": True}, "associative_recall": {"same_length": True}}
+# on a CPU, so it converges many times sooner in wall-clock time. Per task, the steps,
+# rates and task fields come from the task's ``presets``.
+_FAST_TRAIN = {"batch_size": 32, "optimizer": "adam", "clip_value": None, "clip_norm": 50.0}
+PRESETS = ("fast", "paper")
+KINDS = ("ntm", "lstm")  # the NTM, or the paper's 3-layer LSTM baseline
 
 
-def preset(task: str, name: str = "fast", kind: str = "ntm") -> dict[str, dict[str, Any]]:
+def preset(task: str | Task | type[Task], name: str = "fast", kind: str = "ntm") -> dict:
     """Settings for ``task``: ``{"model": ..., "train": ..., "task": ...}`` overrides.
 
-    ``name`` is "fast" (the default: measured here) or "paper" (section 4 as written);
-    ``kind`` is "ntm" or "lstm" (the paper's 3-layer baseline).
+    ``task`` is a name in ``ntm_nb.tasks.TASKS`` (or a task, or its class); ``name`` is
+    "fast" (the default: measured here) or "paper" (section 4 as written); ``kind`` is
+    "ntm" or "lstm" (the paper's 3-layer baseline). Heads: the paper's "1 head" means one
+    read and one write head.
     """
-    check_choice("task", task, tuple(_PAPER_LR))
-    check_choice("preset", name, ("fast", "paper"))
-    check_choice("kind", kind, ("ntm", "lstm"))
-    if kind == "ntm":
-        model = dict(_PAPER_MODEL[task])
-        lr = _PAPER_LR[task]
+    if isinstance(task, str):
+        cls = task_class(task)
+    elif isinstance(task, Task) or (isinstance(task, type) and issubclass(task, Task)):
+        cls = task if isinstance(task, type) else type(task)
     else:
-        hidden, lr = _PAPER_LSTM[task]
-        model = {"hidden_size": hidden, "num_layers": 3}
+        raise TypeError(f"task: expected a task name ({', '.join(TASKS)}), got {task!r}")
+    check_choice("preset", name, PRESETS)
+    check_choice("kind", kind, KINDS)
+    p = cls.presets
+    if kind == "ntm":
+        model, lr = dict(p.paper_model), p.paper_lr
+    else:
+        model, lr = {"hidden_size": p.lstm_hidden, "num_layers": 3}, p.lstm_lr
     if name == "paper":
-        train: dict[str, Any] = {"batch_size": 1, "optimizer": "rmsprop", "lr": lr, "clip_value": 10.0}
+        train = {"batch_size": 1, "optimizer": "rmsprop", "lr": lr, "clip_value": 10.0}
         return {"model": model, "train": train, "task": {}}
-    train = {**_FAST_TRAIN, **_FAST_RUN[task]}
-    if kind == "lstm" or task != "copy":
-        train["lr"] = 1e-3  # 2e-3 is fastest for copy; the longer tasks are steadier at 1e-3
-    return {"model": model, "train": train, "task": dict(_FAST_TASK.get(task, {}))}
-
-
-PRESETS = ("fast", "paper")
+    train = {
+        **_FAST_TRAIN,
+        "lr": p.fast_lr if kind == "ntm" else p.fast_lstm_lr,
+        "steps": p.fast_steps,
+        "eval_every": p.fast_eval_every,
+    }
+    return {"model": model, "train": train, "task": dict(p.fast_task)}
 
 
 # ----------------------------------------------------------------------------------------
@@ -171,31 +168,12 @@ def masked_loss(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     return (bce * weight).sum() / (weight.sum() * y.shape[-1]).clamp_min(1)
 
 
-def bit_errors(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
-    """Wrongly thresholded output bits per sequence, masked steps only: (B,)."""
-    wrong = ((logits > 0).to(y.dtype) != y).to(y.dtype) * mask.unsqueeze(-1)
-    return wrong.sum(dim=(1, 2))
-
-
-@dataclass
-class EvalResult:
-    """Held-out performance, averaged over ``num_sequences`` sequences."""
-
-    bits_per_sequence: float  # wrongly thresholded output bits (the paper's cost)
-    loss: float  # mean binary cross-entropy per masked output bit, in nats
-    cost_bits: float  # cross-entropy in bits per sequence (the paper's N-grams cost)
-    num_sequences: int
-    optimal_cost_bits: float | None = None  # N-grams only: the Bayes-optimal estimator
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _eval_batches(task: Task, num_sequences: int, batch_size: int, seed: int) -> list[tuple[Tensor, Tensor, Tensor]]:
-    if getattr(task, "same_length", False) and dataclasses.is_dataclass(task):
-        # held-out sequences are drawn independently: with same_length a whole batch of
-        # them would share one length, and the cost would be that length's
-        task = dataclasses.replace(task, same_length=False)
+def _eval_batches(
+    task: Task, num_sequences: int, batch_size: int, seed: int
+) -> list[tuple[Tensor, Tensor, Tensor]]:
+    # held-out sequences are drawn independently: with same_length a whole batch of
+    # them would share one length, and the cost would be that length's
+    task = task.for_evaluation()
     generator = torch.Generator().manual_seed(seed)
     batches, left = [], num_sequences
     while left > 0:
@@ -206,7 +184,9 @@ def _eval_batches(task: Task, num_sequences: int, batch_size: int, seed: int) ->
 
 
 @torch.no_grad()
-def _evaluate_batches(model: nn.Module, task: Task, batches: list[tuple[Tensor, Tensor, Tensor]]) -> EvalResult:
+def _evaluate_batches(
+    model: nn.Module, task: Task, batches: list[tuple[Tensor, Tensor, Tensor]]
+) -> EvalResult:
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -220,11 +200,9 @@ def _evaluate_batches(model: nn.Module, task: Task, batches: list[tuple[Tensor, 
         bits += float(bit_errors(logits, y, mask).sum())
         n += x.shape[0]
     optimal = None
-    if isinstance(task, NGramsTask):
-        from ntm_nb.tasks import ngram_optimal_cost
-
-        total = sum(ngram_optimal_cost(x, y, m, n=task.n) * x.shape[0] for x, y, m in batches)
-        optimal = total / n
+    costs = [task.optimal_cost(x, y, m) for x, y, m in batches]
+    if costs and all(c is not None for c in costs):
+        optimal = sum(c * x.shape[0] for c, (x, _, _) in zip(costs, batches)) / n
     model.train(was_training)
     return EvalResult(
         bits_per_sequence=bits / n,
@@ -250,58 +228,10 @@ def evaluate(
     check_positive_int("num_sequences", num_sequences)
     check_positive_int("batch_size", batch_size)
     if not isinstance(task, Task):
-        raise TypeError(f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}")
+        raise TypeError(
+            f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}"
+        )
     return _evaluate_batches(model, task, _eval_batches(task, num_sequences, batch_size, seed))
-
-
-# ----------------------------------------------------------------------------------------
-# History
-# ----------------------------------------------------------------------------------------
-@dataclass
-class History:
-    """Learning curves. ``step`` counts optimizer steps, ``sequences`` training sequences."""
-
-    step: list[int] = field(default_factory=list)
-    sequences: list[int] = field(default_factory=list)
-    seconds: list[float] = field(default_factory=list)  # wall-clock training time so far
-    loss: list[float] = field(default_factory=list)  # mean training loss since last record
-    bits: list[float] = field(default_factory=list)  # training bits/sequence since last record
-    eval_step: list[int] = field(default_factory=list)
-    eval_sequences: list[int] = field(default_factory=list)
-    eval_seconds: list[float] = field(default_factory=list)
-    eval_bits: list[float] = field(default_factory=list)  # held-out bits per sequence
-    eval_loss: list[float] = field(default_factory=list)
-    eval_cost_bits: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, list]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, list]) -> "History":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: list(v) for k, v in data.items() if k in names})
-
-
-@dataclass
-class TrainResult:
-    model: nn.Module
-    history: History
-    step: int  # optimizer steps done in total (including resumed ones)
-    interrupted: bool = False  # stopped by KeyboardInterrupt or a callback
-    reached_target: bool = False  # stopped early at target_cost
-    out_of_time: bool = False  # stopped at max_seconds
-    final_eval: EvalResult | None = None
-
-
-@dataclass
-class TrainState:
-    """Everything needed to continue a run exactly: kept in checkpoints."""
-
-    step: int
-    optimizer: torch.optim.Optimizer
-    generator: torch.Generator
-    history: History
-    seconds: float = 0.0
 
 
 def _backward(loss: Tensor) -> None:
@@ -312,16 +242,6 @@ def _is_compile_error(err: BaseException) -> bool:
     """True for errors raised by torch.compile's machinery (dynamo, inductor, AOT autograd)."""
     module = type(err).__module__ or ""
     return module.startswith(("torch._inductor", "torch._dynamo", "torch._functorch"))
-
-
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr)
-    # Graves (2013): centred RMSProp, decay 0.95, momentum 0.9, epsilon 1e-4.
-    return torch.optim.RMSprop(
-        params, lr=config.lr, alpha=0.95, eps=1e-4, momentum=config.momentum, centered=True
-    )
 
 
 Callback = Callable[[dict[str, Any]], Any]
@@ -356,27 +276,19 @@ def train(
         progress: show a tqdm progress bar (a widget in Jupyter, text in a terminal).
         command: the command line recorded in checkpoints (default: ``sys.argv``).
     """
-    from tqdm.auto import tqdm
-
-    from ntm_nb.checkpoint import save
-
     config = config or TrainConfig()
     if overrides:
         config = dataclasses.replace(config, **overrides)
     if not isinstance(task, Task):
-        raise TypeError(f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}")
+        raise TypeError(
+            f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}"
+        )
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected an NTM or LSTMBaseline, got {type(model).__name__}")
-    if getattr(model.config, "input_size", None) != task.input_size or getattr(
-        model.config, "output_size", None
-    ) != task.output_size:
-        raise ValueError(
-            f"model: input/output sizes ({model.config.input_size}, {model.config.output_size}) "
-            f"do not match task {task.name!r} ({task.input_size}, {task.output_size})"
-        )
+    check_fits(model, task)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    if config.compile and hasattr(model, "compile_step") and not getattr(model, "is_compiled", True):
+    if config.compile and is_ntm(model) and not model.is_compiled:
         model.compile_step(unroll=config.unroll)
     device = next(model.parameters()).device
     if state is None:
@@ -387,12 +299,22 @@ def train(
             history=History(),
         )
     opt, gen, history = state.optimizer, state.generator, state.history
-    eval_batches = _eval_batches(task, config.eval_sequences, min(config.eval_sequences, 256), config.eval_seed)
+    eval_batches = _eval_batches(
+        task, config.eval_sequences, min(config.eval_sequences, 256), config.eval_seed
+    )
     params = [p for p in model.parameters() if p.requires_grad]
 
     def save_checkpoint() -> None:
         if checkpoint_dir is not None:
-            save(model, checkpoint_dir, task=task, history=history, train_config=config, train_state=state, command=command)
+            save(
+                model,
+                checkpoint_dir,
+                task=task,
+                history=history,
+                train_config=config,
+                train_state=state,
+                command=command,
+            )
 
     def notify(event: str, **extra: Any) -> bool:
         info = {"event": event, "step": state.step, "history": history, "model": model, **extra}
@@ -400,7 +322,13 @@ def train(
 
     result = TrainResult(model=model, history=history, step=state.step)
     model.train()
-    bar = tqdm(total=config.steps, initial=state.step, disable=not progress, desc=f"train {task.name}", unit="batch")
+    bar = tqdm(
+        total=config.steps,
+        initial=state.step,
+        disable=not progress,
+        desc=f"train {task.name}",
+        unit="batch",
+    )
     run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
     start = time.perf_counter() - state.seconds
     gen_before: Tensor | None = None
@@ -445,12 +373,16 @@ def train(
             run_seqs += x.shape[0]
             bar.update(1)
             stop = False
-            out_of_time = config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
+            out_of_time = (
+                config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
+            )
             last = state.step == config.steps or out_of_time  # record and evaluate the last step
             if state.step % config.log_every == 0 or last:
                 state.seconds = time.perf_counter() - start
                 history.step.append(state.step)
-                history.sequences.append((history.sequences[-1] if history.sequences else 0) + run_seqs)
+                history.sequences.append(
+                    (history.sequences[-1] if history.sequences else 0) + run_seqs
+                )
                 history.seconds.append(round(state.seconds, 3))
                 history.loss.append(run_loss / run_n)
                 history.bits.append(run_bits / run_n)
@@ -462,7 +394,9 @@ def train(
                 state.seconds = time.perf_counter() - start
                 history.eval_step.append(state.step)
                 # sequences seen so far: those recorded, plus those since the last record
-                history.eval_sequences.append((history.sequences[-1] if history.sequences else 0) + run_seqs)
+                history.eval_sequences.append(
+                    (history.sequences[-1] if history.sequences else 0) + run_seqs
+                )
                 history.eval_seconds.append(round(state.seconds, 3))
                 history.eval_bits.append(ev.bits_per_sequence)
                 history.eval_loss.append(ev.loss)

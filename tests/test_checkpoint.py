@@ -14,7 +14,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ntm_nb import LSTMBaseline, LSTMConfig, NTM, NTMConfig, make_task
+import ntm_nb.checkpoint as checkpoint_module
+from ntm_nb import NTM, LSTMBaseline, LSTMConfig, NTMConfig, make_task
 from ntm_nb.checkpoint import (
     FORMAT,
     CheckpointError,
@@ -44,7 +45,10 @@ def _ntm(**kw: Any) -> NTM:
 MODELS = {
     "ntm-lstm-2-read-heads": lambda: _ntm(num_read_heads=2, num_write_heads=1),
     "ntm-feedforward-2-layers-learned-memory": lambda: _ntm(
-        controller="feedforward", controller_layers=2, num_read_heads=2, num_write_heads=2,
+        controller="feedforward",
+        controller_layers=2,
+        num_read_heads=2,
+        num_write_heads=2,
         memory_init="learned",
     ),
     "ntm-lstm-learned-memory-shift-2": lambda: _ntm(memory_init="learned", shift_range=2, N=10),
@@ -99,7 +103,10 @@ def test_load_accepts_the_folder_the_weights_file_and_a_file_stem(tmp_path):
     model = _ntm()
     weights = save(model, tmp_path / "run")
     assert weights == tmp_path / "run" / "model.safetensors"
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model.json", "model.safetensors"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "model.json",
+        "model.safetensors",
+    ]
     for path in (tmp_path / "run", weights, str(weights)):
         _assert_same_parameters(model, load(path))
 
@@ -119,15 +126,30 @@ def test_loaded_model_is_in_eval_mode(tmp_path):
 
 def test_the_record_holds_task_history_configs_and_command(tmp_path):
     model = _ntm()
-    history = History(step=[1, 2], sequences=[4, 8], seconds=[0.1, 0.2], loss=[0.7, 0.6], bits=[3.0, 2.5])
+    history = History(
+        step=[1, 2], sequences=[4, 8], seconds=[0.1, 0.2], loss=[0.7, 0.6], bits=[3.0, 2.5]
+    )
     cfg = TrainConfig(steps=2, seed=7, compile=False)
-    save(model, tmp_path, task=COPY, history=history, train_config=cfg, command="ntm-nb train copy --steps 2")
+    save(
+        model,
+        tmp_path,
+        task=COPY,
+        history=history,
+        train_config=cfg,
+        command="ntm-nb train copy --steps 2",
+    )
     loaded = load(tmp_path)
     record = loaded.checkpoint
     assert record == load_record(tmp_path)
     assert record["format"] == FORMAT
     assert record["kind"] == "ntm"
-    assert record["task"] == {"name": "copy", "bits": 4, "min_len": 1, "max_len": 3, "same_length": False}
+    assert record["task"] == {
+        "name": "copy",
+        "bits": 4,
+        "min_len": 1,
+        "max_len": 3,
+        "same_length": False,
+    }
     assert make_task(record["task"].pop("name"), **record["task"]) == COPY
     assert History.from_dict(record["history"]) == history
     assert record["train_config"] == cfg.to_dict()
@@ -160,8 +182,16 @@ def test_save_rejects_other_models(tmp_path):
 def _resume_config(optimizer: str) -> TrainConfig:
     lr = 3e-3 if optimizer == "adam" else 1e-3
     return TrainConfig(
-        steps=8, batch_size=4, optimizer=optimizer, lr=lr, log_every=2, eval_every=4,
-        eval_sequences=8, compile=False, clip_value=10.0, clip_norm=5.0,
+        steps=8,
+        batch_size=4,
+        optimizer=optimizer,
+        lr=lr,
+        log_every=2,
+        eval_every=4,
+        eval_sequences=8,
+        compile=False,
+        clip_value=10.0,
+        clip_norm=5.0,
     )
 
 
@@ -186,7 +216,9 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, optimizer, memory_init):
     half = train(first, COPY, cfg, steps=4, checkpoint_dir=tmp_path, progress=False)
     assert half.step == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "model.json", "model.safetensors", "train_state.safetensors"
+        "model.json",
+        "model.safetensors",
+        "train_state.safetensors",
     ]
     model = load(tmp_path)
     state = load_train_state(tmp_path, model, cfg)
@@ -341,8 +373,14 @@ def test_weights_with_missing_tensors(tmp_path):
         ({"format": FORMAT, "kind": "ntm"}, "model config missing"),
         ({"format": FORMAT, "kind": "ntm", "config": "{not json"}, "model config missing"),
         ({"format": FORMAT, "kind": "gru", "config": "{}"}, "unknown model kind 'gru'"),
-        ({"format": FORMAT, "kind": "ntm", "config": json.dumps({"N": -1})}, "invalid model config"),
-        ({"format": FORMAT, "kind": "ntm", "config": json.dumps({"colour": 1})}, "invalid model config"),
+        (
+            {"format": FORMAT, "kind": "ntm", "config": json.dumps({"N": -1})},
+            "invalid model config",
+        ),
+        (
+            {"format": FORMAT, "kind": "ntm", "config": json.dumps({"colour": 1})},
+            "invalid model config",
+        ),
         ({"format": FORMAT, "kind": "ntm", "config": "[1, 2]"}, "invalid model config"),
     ],
 )
@@ -414,7 +452,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatc
         written.append(str(filename))
         raise error
 
-    monkeypatch.setattr(safetensors.torch, "save_file", failing_save_file)
+    monkeypatch.setattr(checkpoint_module, "save_file", failing_save_file)
     with pytest.raises(type(error)):
         save(new, tmp_path, task=COPY, command="new")
     monkeypatch.undo()

@@ -14,7 +14,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from ntm_nb import LSTMBaseline, NTM
+from ntm_nb import NTM, LSTMBaseline
 from ntm_nb.checkpoint import load, load_record
 from ntm_nb.cli import main
 from ntm_nb.tasks import make_task
@@ -23,9 +23,22 @@ from ntm_nb.train import evaluate
 PNG = b"\x89PNG\r\n\x1a\n"
 
 TINY = [
-    "--batch-size", "4", "--eval-every", "3", "--eval-sequences", "8", "--no-compile",
-    "--no-progress", "--controller-size", "8", "--memory-rows", "8", "--memory-width", "4",
-    "--max-len", "3",
+    "--batch-size",
+    "4",
+    "--eval-every",
+    "3",
+    "--eval-sequences",
+    "8",
+    "--no-compile",
+    "--no-progress",
+    "--controller-size",
+    "8",
+    "--memory-rows",
+    "8",
+    "--memory-width",
+    "4",
+    "--max-len",
+    "3",
 ]
 
 
@@ -62,7 +75,9 @@ def trained(tmp_path_factory) -> Path:
 # ----------------------------------------------------------------------------------------
 def test_train_writes_a_checkpoint(trained):
     assert sorted(p.name for p in trained.iterdir()) >= [
-        "model.json", "model.safetensors", "train_state.safetensors"
+        "model.json",
+        "model.safetensors",
+        "train_state.safetensors",
     ]
     record = load_record(trained)
     assert record["kind"] == "ntm"
@@ -98,7 +113,15 @@ def test_train_resume_continues_exactly(capsys, trained, tmp_path):
     resumed = tmp_path / "resumed"
     shutil.copytree(trained, resumed)
     code, out, err = run(
-        capsys, "train", "copy", "--resume", "--out", resumed, "--steps", "9", "--no-progress",
+        capsys,
+        "train",
+        "copy",
+        "--resume",
+        "--out",
+        resumed,
+        "--steps",
+        "9",
+        "--no-progress",
         "--no-compile",
     )
     assert code == 0, err
@@ -123,9 +146,29 @@ def test_train_resume_continues_exactly(capsys, trained, tmp_path):
 def test_train_lstm_baseline(capsys, tmp_path):
     out = tmp_path / "lstm"
     code, stdout, err = run(
-        capsys, "train", "copy", "--model", "lstm", "--hidden-size", "8", "--layers", "1",
-        "--steps", "4", "--batch-size", "2", "--eval-every", "2", "--eval-sequences", "4",
-        "--max-len", "3", "--no-compile", "--no-progress", "--out", out,
+        capsys,
+        "train",
+        "copy",
+        "--model",
+        "lstm",
+        "--hidden-size",
+        "8",
+        "--layers",
+        "1",
+        "--steps",
+        "4",
+        "--batch-size",
+        "2",
+        "--eval-every",
+        "2",
+        "--eval-sequences",
+        "4",
+        "--max-len",
+        "3",
+        "--no-compile",
+        "--no-progress",
+        "--out",
+        out,
     )
     assert code == 0, err
     assert stdout.startswith("training lstm on copy")
@@ -134,7 +177,9 @@ def test_train_lstm_baseline(capsys, tmp_path):
     assert model.config.hidden_size == 8 and model.config.num_layers == 1
     assert load_record(out)["kind"] == "lstm"
     # a resume says what it resumes, whatever the (default) --model flag
-    code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "5", "--no-progress")
+    code, stdout, err = run(
+        capsys, "train", "copy", "--resume", "--out", out, "--steps", "5", "--no-progress"
+    )
     assert code == 0, err
     assert stdout.startswith("training lstm on copy")
     # plot works without a trace
@@ -145,7 +190,16 @@ def test_train_lstm_baseline(capsys, tmp_path):
 def test_train_task_options(capsys, tmp_path):
     out = tmp_path / "bits6"
     code, _, err = run(
-        capsys, "train", "copy", "--steps", "1", *TINY, "--task-option", "bits=6", "--out", out,
+        capsys,
+        "train",
+        "copy",
+        "--steps",
+        "1",
+        *TINY,
+        "--task-option",
+        "bits=6",
+        "--out",
+        out,
     )
     assert code == 0, err
     record = load_record(out)
@@ -187,16 +241,36 @@ def test_eval_json(capsys, trained):
 def test_eval_ngrams_prints_the_optimal_cost(capsys, tmp_path):
     out = tmp_path / "ngrams"
     code, _, err = run(
-        capsys, "train", "ngrams", "--model", "lstm", "--hidden-size", "4", "--layers", "1",
-        "--steps", "1", "--batch-size", "2", "--eval-sequences", "2", "--length", "12",
-        "--no-compile", "--no-progress", "--out", out,
+        capsys,
+        "train",
+        "ngrams",
+        "--model",
+        "lstm",
+        "--hidden-size",
+        "4",
+        "--layers",
+        "1",
+        "--steps",
+        "1",
+        "--batch-size",
+        "2",
+        "--eval-sequences",
+        "2",
+        "--length",
+        "12",
+        "--no-compile",
+        "--no-progress",
+        "--out",
+        out,
     )
     assert code == 0, err
     code, stdout, err = run(capsys, "eval", out, "--num-sequences", "6")
     assert code == 0, err
     assert "ngrams (n=6, length=12)" in stdout
     optimal = float(re.search(r"optimal Bayesian estimator cost: (\d+\.\d+)", stdout).group(1))
-    cost = float(re.search(r"cost \(cross-entropy, bits per sequence\): (\d+\.\d+)", stdout).group(1))
+    cost = float(
+        re.search(r"cost \(cross-entropy, bits per sequence\): (\d+\.\d+)", stdout).group(1)
+    )
     assert 0 < optimal <= 11.0  # 11 predictions; a fair coin costs 1 bit each
     assert cost > 0
     result = json.loads(run(capsys, "eval", out, "--num-sequences", "6", "--json")[1])
@@ -241,13 +315,17 @@ def test_error_unknown_task(capsys, tmp_path):
 
 def test_error_bad_number(capsys, tmp_path):
     _assert_one_line_error(*run(capsys, "train", "copy", "--steps", "abc"), "--steps", "'abc'")
-    _assert_one_line_error(*run(capsys, "eval", tmp_path, "--num-sequences", "1.5"), "--num-sequences")
+    _assert_one_line_error(
+        *run(capsys, "eval", tmp_path, "--num-sequences", "1.5"), "--num-sequences"
+    )
 
 
 def test_error_invalid_training_setting(capsys, tmp_path):
     result = run(capsys, "train", "copy", "--steps", "-1", *TINY, "--out", tmp_path / "x")
     _assert_one_line_error(*result, "ntm-nb train: error: steps")
-    result = run(capsys, "train", "copy", "--steps", "1", "--lr", "5", *TINY, "--out", tmp_path / "x")
+    result = run(
+        capsys, "train", "copy", "--steps", "1", "--lr", "5", *TINY, "--out", tmp_path / "x"
+    )
     _assert_one_line_error(*result, "lr")
 
 
@@ -268,7 +346,18 @@ def test_error_broken_checkpoint(capsys, trained, tmp_path):
 
 
 def test_error_unknown_task_option(capsys, tmp_path):
-    result = run(capsys, "train", "copy", "--steps", "1", *TINY, "--task-option", "colour=3", "--out", tmp_path / "x")
+    result = run(
+        capsys,
+        "train",
+        "copy",
+        "--steps",
+        "1",
+        *TINY,
+        "--task-option",
+        "colour=3",
+        "--out",
+        tmp_path / "x",
+    )
     _assert_one_line_error(*result, "unknown field(s) colour", "accepted: bits")
     result = run(capsys, "train", "copy", "--task-option", "colour", "--out", tmp_path / "x")
     _assert_one_line_error(*result, "--task-option: expected KEY=VALUE")
@@ -288,7 +377,10 @@ def test_error_no_command(capsys):
 # ----------------------------------------------------------------------------------------
 def test_python_dash_m_help():
     proc = subprocess.run(
-        [sys.executable, "-m", "ntm_nb", "--help"], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "ntm_nb", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("usage: ntm-nb")
@@ -298,15 +390,41 @@ def test_python_dash_m_help():
 
 def test_resume_after_a_time_budget_trains_on_and_max_minutes_counts_from_now(capsys, tmp_path):
     out = tmp_path / "budget"
-    code, stdout, err = run(capsys, "train", "copy", "--steps", "50", *TINY, "--max-minutes", "1e-9", "--out", out)
+    code, stdout, err = run(
+        capsys, "train", "copy", "--steps", "50", *TINY, "--max-minutes", "1e-9", "--out", out
+    )
     assert code == 0, err
     assert "time budget used at step 1" in stdout
     # the saved budget is used up; a resume without --max-minutes must not stop at once
-    code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "4", "--no-progress", "--no-compile")
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "copy",
+        "--resume",
+        "--out",
+        out,
+        "--steps",
+        "4",
+        "--no-progress",
+        "--no-compile",
+    )
     assert code == 0, err
     assert "done at step 4" in stdout and load_record(out)["step"] == 4
     # --max-minutes on resume counts from the resume, not from the first run's start
-    code, stdout, err = run(capsys, "train", "copy", "--resume", "--out", out, "--steps", "6", "--max-minutes", "10", "--no-progress", "--no-compile")
+    code, stdout, err = run(
+        capsys,
+        "train",
+        "copy",
+        "--resume",
+        "--out",
+        out,
+        "--steps",
+        "6",
+        "--max-minutes",
+        "10",
+        "--no-progress",
+        "--no-compile",
+    )
     assert code == 0, err
     assert "done at step 6" in stdout
 
@@ -314,15 +432,43 @@ def test_resume_after_a_time_budget_trains_on_and_max_minutes_counts_from_now(ca
 def test_resume_with_a_new_learning_rate(capsys, trained, tmp_path):
     low = tmp_path / "low"
     shutil.copytree(trained, low)
-    code, _, err = run(capsys, "train", "copy", "--resume", "--out", low, "--steps", "9", "--lr", "1e-5", "--no-progress", "--no-compile")
+    code, _, err = run(
+        capsys,
+        "train",
+        "copy",
+        "--resume",
+        "--out",
+        low,
+        "--steps",
+        "9",
+        "--lr",
+        "1e-5",
+        "--no-progress",
+        "--no-compile",
+    )
     assert code == 0, err
     assert load_record(low)["train_config"]["lr"] == 1e-5
     same = tmp_path / "same"
     shutil.copytree(trained, same)
-    assert run(capsys, "train", "copy", "--resume", "--out", same, "--steps", "9", "--no-progress", "--no-compile")[0] == 0
+    assert (
+        run(
+            capsys,
+            "train",
+            "copy",
+            "--resume",
+            "--out",
+            same,
+            "--steps",
+            "9",
+            "--no-progress",
+            "--no-compile",
+        )[0]
+        == 0
+    )
     start = safetensors.torch.load_file(str(trained / "model.safetensors"))
     a = safetensors.torch.load_file(str(low / "model.safetensors"))
     b = safetensors.torch.load_file(str(same / "model.safetensors"))
-    # Adam moves each weight by about lr per step: 3 steps at 1e-5 move far less than at the saved lr
+    # Adam moves each weight by about lr per step: 3 steps at 1e-5 move far less than at the
+    # saved lr
     moved = lambda w: max((w[k] - start[k]).abs().max().item() for k in start)  # noqa: E731
     assert 0 < moved(a) < 1e-4 < moved(b)

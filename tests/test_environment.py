@@ -5,10 +5,10 @@ file parses, uses conda-forge, and names every runtime dependency of the package
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml  # PyYAML, in the test extra
 from packaging.requirements import Requirement
 

@@ -122,8 +122,10 @@ def test_write_several_heads_order_does_not_matter():
     memory, w, e, a = write_args(2, 4, 7, 4, seed=1)
     perm = torch.tensor([2, 0, 3, 1])
     torch.testing.assert_close(
-        write(memory, w[:, perm], e[:, perm], a[:, perm]), write(memory, w, e, a),
-        rtol=1e-12, atol=1e-12,
+        write(memory, w[:, perm], e[:, perm], a[:, perm]),
+        write(memory, w, e, a),
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 

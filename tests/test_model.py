@@ -92,7 +92,12 @@ def test_initial_state_shapes(controller, layers):
 def test_default_config_is_the_papers_copy_setup():
     c = NTMConfig()
     assert (c.N, c.M, c.controller, c.controller_size, c.num_read_heads, c.num_write_heads) == (
-        128, 20, "lstm", 100, 1, 1,
+        128,
+        20,
+        "lstm",
+        100,
+        1,
+        1,
     )
     assert (c.memory_init, c.memory_init_value, c.shift_range) == ("constant", 1e-6, 1)
 
@@ -123,8 +128,13 @@ def test_trace_agrees_with_the_public_equations(controller, R, W):
     memory, w_prev = state.memory.detach(), state.w.detach()
     for t in range(6):
         w = address(
-            memory, tr.k[:, t], tr.beta[:, t, :, None], tr.g[:, t, :, None], tr.s[:, t],
-            tr.gamma[:, t, :, None], w_prev,
+            memory,
+            tr.k[:, t],
+            tr.beta[:, t, :, None],
+            tr.g[:, t, :, None],
+            tr.s[:, t],
+            tr.gamma[:, t, :, None],
+            w_prev,
         )
         torch.testing.assert_close(w[:, :R], tr.w_read[:, t])
         torch.testing.assert_close(w[:, R:], tr.w_write[:, t])
@@ -399,9 +409,7 @@ def test_config_of_the_wrong_type_raises_type_error():
         NTM(SMALL)
 
 
-@pytest.mark.parametrize(
-    "shape", [(2, 3, 4), (2, 3, 6), (2, 5), (5,), (1, 2, 3, 5), (0, 3, 5)]
-)
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 6), (2, 5), (5,), (1, 2, 3, 5), (0, 3, 5)])
 def test_model_input_of_the_wrong_shape_raises(shape):
     with pytest.raises(ValueError, match="^x:"):
         small_model()(torch.zeros(shape))

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import ntm_nb.pretrained as pretrained
-from ntm_nb import LSTMBaseline, NTM, evaluate, make_task
+from ntm_nb import NTM, LSTMBaseline, evaluate, make_task
 from ntm_nb.tasks import TASKS
 
 SHIPPED = pretrained.available()
@@ -50,7 +50,11 @@ def test_available_follows_the_folder(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     "args, match",
-    [(("sorting",), "unknown task"), (("copy", "gru"), "unknown kind"), (("Copy",), "unknown task")],
+    [
+        (("sorting",), "unknown task"),
+        (("copy", "gru"), "unknown kind"),
+        (("Copy",), "unknown task"),
+    ],
 )
 def test_unknown_names_raise_value_error(args, match):
     with pytest.raises(ValueError, match=match):
@@ -133,7 +137,7 @@ def reported_ntm_value(name: str) -> float | None:
         start = lines.index(f"### {name}")
     except ValueError:
         return None
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if line.startswith("### ") or line.startswith("## "):
             return None
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -180,7 +184,9 @@ def test_shipped_copy_ntm_generalises_to_long_sequences(length, limit):
     model = pretrained.load("copy")
     task = _task_of(model, min_len=length, max_len=length)
     result = evaluate(model, task, num_sequences=200, batch_size=200, seed=FRESH_SEED)
-    assert result.bits_per_sequence < limit, result  # ntm_nb/pretrained/README.md: 0.00 on 1,000 at both
+    assert result.bits_per_sequence < limit, (
+        result
+    )  # ntm_nb/pretrained/README.md: 0.00 on 1,000 at both
 
 
 def test_report_rejects_an_unknown_task_with_a_one_line_error(capsys):
@@ -195,8 +201,14 @@ def test_report_rejects_an_unknown_task_with_a_one_line_error(capsys):
 
 @pytest.mark.parametrize(
     "trained_on, where",
-    [(None, ""), ("one NVIDIA H200 GPU", " on a GPU"),
-     ("one NVIDIA H200 GPU (steps 1-10), then one CPU thread (steps 11-12)", " on a GPU, then a CPU")],
+    [
+        (None, ""),
+        ("one NVIDIA H200 GPU", " on a GPU"),
+        (
+            "one NVIDIA H200 GPU (steps 1-10), then one CPU thread (steps 11-12)",
+            " on a GPU, then a CPU",
+        ),
+    ],
 )
 def test_report_budget_says_where_a_model_was_trained(trained_on, where):
     from types import SimpleNamespace

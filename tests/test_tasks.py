@@ -333,7 +333,11 @@ def test_copy_lengths_cover_the_range():
 def test_repeat_copy_defaults_and_reference():
     task = RepeatCopyTask()
     assert (task.bits, task.min_len, task.max_len, task.min_repeats, task.max_repeats) == (
-        8, 1, 10, 1, 10,
+        8,
+        1,
+        10,
+        1,
+        10,
     )
     assert (task.input_size, task.output_size) == (10, 9)
     for seed in range(3):
@@ -579,7 +583,11 @@ def test_copy_and_repeat_copy_any_setting(bits, lens, reps, same, batch, seed):
     check_copy(copy, *copy.sample(batch, gen(seed)))
     r_lo, r_extra = reps
     repeat = RepeatCopyTask(
-        bits=bits, min_len=lo, max_len=lo + extra, min_repeats=r_lo, max_repeats=r_lo + r_extra,
+        bits=bits,
+        min_len=lo,
+        max_len=lo + extra,
+        min_repeats=r_lo,
+        max_repeats=r_lo + r_extra,
         same_length=same,
     )
     check_repeat_copy(repeat, *repeat.sample(batch, gen(seed)))

@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from ntm_nb import LSTMBaseline, LSTMConfig, NTM, NTMConfig, load, make_task
+from ntm_nb import NTM, LSTMBaseline, LSTMConfig, NTMConfig, load, make_task
 from ntm_nb.checkpoint import load_record, load_train_state
 from ntm_nb.tasks import NGramsTask, Task, ngram_optimal_predictions
 from ntm_nb.train import (
@@ -51,8 +51,14 @@ def small_ntm(seed: int = 0, **kw: Any) -> NTM:
 def quick(**kw: Any) -> TrainConfig:
     """A tiny eager configuration; keyword arguments replace fields."""
     base = dict(
-        steps=6, batch_size=2, optimizer="adam", lr=3e-3, log_every=2, eval_every=3,
-        eval_sequences=4, compile=False,
+        steps=6,
+        batch_size=2,
+        optimizer="adam",
+        lr=3e-3,
+        log_every=2,
+        eval_every=3,
+        eval_sequences=4,
+        compile=False,
     )
     return TrainConfig(**{**base, **kw})
 
@@ -309,8 +315,15 @@ def test_evaluate_argument_errors():
 # ----------------------------------------------------------------------------------------
 def _learning_config() -> TrainConfig:
     return TrainConfig(
-        steps=200, batch_size=16, optimizer="adam", lr=3e-3, clip_value=None, log_every=20,
-        eval_every=100, eval_sequences=64, compile=False,
+        steps=200,
+        batch_size=16,
+        optimizer="adam",
+        lr=3e-3,
+        clip_value=None,
+        log_every=20,
+        eval_every=100,
+        eval_sequences=64,
+        compile=False,
     )
 
 
@@ -412,7 +425,10 @@ def test_a_callback_returning_true_stops_cleanly():
 
     events: list[str] = []
     result = train(
-        small_ntm(), COPY, quick(steps=20), callbacks=[stop_at_4, lambda i: events.append(i["event"])],
+        small_ntm(),
+        COPY,
+        quick(steps=20),
+        callbacks=[stop_at_4, lambda i: events.append(i["event"])],
         progress=False,
     )
     assert result.interrupted and not result.reached_target
@@ -437,7 +453,11 @@ def test_keyboard_interrupt_from_a_callback_keeps_model_history_and_checkpoint(t
 
     model = small_ntm()
     result = train(
-        model, COPY, quick(steps=20), callbacks=[interrupt], checkpoint_dir=tmp_path,
+        model,
+        COPY,
+        quick(steps=20),
+        callbacks=[interrupt],
+        checkpoint_dir=tmp_path,
         progress=False,
     )
     assert result.interrupted and result.step == 4
@@ -503,8 +523,14 @@ def test_checkpoint_every_saves_during_training(tmp_path):
         if info["event"] == "log" and (tmp_path / "model.json").exists():
             steps_saved.append(load_record(tmp_path)["step"])
 
-    train(small_ntm(), COPY, quick(steps=6, checkpoint_every=2, log_every=1), callbacks=[look],
-          checkpoint_dir=tmp_path, progress=False)
+    train(
+        small_ntm(),
+        COPY,
+        quick(steps=6, checkpoint_every=2, log_every=1),
+        callbacks=[look],
+        checkpoint_dir=tmp_path,
+        progress=False,
+    )
     # at the log of step s the last checkpoint is that of the previous even step
     assert steps_saved == [2, 2, 4, 4]
     assert load_record(tmp_path)["step"] == 6
@@ -625,9 +651,21 @@ def test_max_seconds_stops_cleanly_with_a_final_record_and_evaluation():
 
     torch.manual_seed(0)
     task = CopyTask(bits=4, min_len=1, max_len=3)
-    model = NTM(input_size=task.input_size, output_size=task.output_size, controller_size=8, N=8, M=4)
-    result = train(model, task, steps=100_000, batch_size=4, compile=False, progress=False,
-                   max_seconds=0.5, log_every=1000, eval_every=1000, eval_sequences=8)
+    model = NTM(
+        input_size=task.input_size, output_size=task.output_size, controller_size=8, N=8, M=4
+    )
+    result = train(
+        model,
+        task,
+        steps=100_000,
+        batch_size=4,
+        compile=False,
+        progress=False,
+        max_seconds=0.5,
+        log_every=1000,
+        eval_every=1000,
+        eval_sequences=8,
+    )
     assert result.out_of_time and not result.interrupted
     assert 0 < result.step < 100_000
     assert result.history.step[-1] == result.step  # the last step is recorded

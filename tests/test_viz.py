@@ -173,10 +173,17 @@ def _history():
     from ntm_nb.train import History
 
     return History(
-        step=[10, 20, 30], sequences=[320, 640, 960], seconds=[1.0, 2.0, 3.0],
-        loss=[0.69, 0.3, 0.01], bits=[40.0, 10.0, 0.2],
-        eval_step=[20, 30], eval_sequences=[640, 960], eval_seconds=[2.0, 3.0],
-        eval_bits=[12.0, 0.1], eval_loss=[0.35, 0.005], eval_cost_bits=[50.0, 1.0],
+        step=[10, 20, 30],
+        sequences=[320, 640, 960],
+        seconds=[1.0, 2.0, 3.0],
+        loss=[0.69, 0.3, 0.01],
+        bits=[40.0, 10.0, 0.2],
+        eval_step=[20, 30],
+        eval_sequences=[640, 960],
+        eval_seconds=[2.0, 3.0],
+        eval_bits=[12.0, 0.1],
+        eval_loss=[0.35, 0.005],
+        eval_cost_bits=[50.0, 1.0],
     )
 
 
@@ -195,7 +202,9 @@ def test_plot_learning_curve():
     assert bits_ax.get_yscale() == "log"  # 0.1 .. 40: several decades
     assert _png(viz.figure_to_png(fig))
     # the same from a dict (a checkpoint's record), and a linear scale for a narrow range
-    narrow = viz.plot_learning_curve({**h.to_dict(), "bits": [2.0, 1.5, 1.0], "eval_bits": [1.5, 1.2]})
+    narrow = viz.plot_learning_curve(
+        {**h.to_dict(), "bits": [2.0, 1.5, 1.0], "eval_bits": [1.5, 1.2]}
+    )
     assert narrow.axes[0].get_yscale() == "linear"
 
 
@@ -214,7 +223,9 @@ def test_plot_example_with_and_without_a_trace():
 
     task = make_task("copy", bits=4, min_len=3, max_len=3)
     x, y, mask = task.sample(1, torch.Generator().manual_seed(0))
-    model = NTM(NTMConfig(input_size=5, output_size=4, controller_size=8, N=10, M=4, num_read_heads=2))
+    model = NTM(
+        NTMConfig(input_size=5, output_size=4, controller_size=8, N=10, M=4, num_read_heads=2)
+    )
     with torch.no_grad():
         logits, trace = model(x, return_trace=True)
     probs = torch.sigmoid(logits)
@@ -226,8 +237,12 @@ def test_plot_example_with_and_without_a_trace():
     T = x.shape[1]
     assert fig.axes[0].images[0].get_array().shape == (5, T)  # channels down, time across
     assert fig.axes[3].images[0].get_array().shape == (10, T)  # rows down, time across
-    np.testing.assert_allclose(fig.axes[3].images[0].get_array(), trace.w_read[0, :, 0].T.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(fig.axes[4].images[0].get_array(), trace.w_write[0, :, 0].T.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        fig.axes[3].images[0].get_array(), trace.w_read[0, :, 0].T.numpy(), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        fig.axes[4].images[0].get_array(), trace.w_write[0, :, 0].T.numpy(), rtol=1e-6
+    )
     # the output panel shows the counted steps only, and counts the wrong bits
     shown = np.ma.getdata(fig.axes[2].images[0].get_array())
     assert np.isnan(shown[:, mask[0] == 0]).all() and not np.isnan(shown[:, mask[0] == 1]).any()
@@ -273,7 +288,11 @@ def test_priority_sort_memory_draws_the_chosen_heads():
     assert "head 3" in ax_w.get_title() and "head 2" in ax_r.get_title()
     # by default every head is drawn, and the images sum the heads
     fig = viz.plot_priority_sort_memory(priority, rows, trace, rows=list(range(12)))
-    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["write head 1", "write head 2", "write head 3"]
+    assert [l.get_label() for l in fig.axes[0].get_lines()] == [
+        "write head 1",
+        "write head 2",
+        "write head 3",
+    ]
     expected = np.clip(trace.w_write[0].sum(1).numpy(), 0, 1)
     np.testing.assert_allclose(fig.axes[2].get_images()[0].get_array().T, expected, rtol=1e-6)
     assert "all heads" in fig.axes[2].get_title()
@@ -281,8 +300,11 @@ def test_priority_sort_memory_draws_the_chosen_heads():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"write_heads": [3]}, r"write_heads .* \[0, 2\]"), ({"read_heads": []}, "read_heads"),
-     ({"write_heads": [-1]}, "write_heads")],
+    [
+        ({"write_heads": [3]}, r"write_heads .* \[0, 2\]"),
+        ({"read_heads": []}, "read_heads"),
+        ({"write_heads": [-1]}, "write_heads"),
+    ],
 )
 def test_priority_sort_memory_rejects_bad_heads(kwargs, match):
     trace = _sort_trace()
@@ -300,6 +322,8 @@ def test_priority_sort_memory_rejects_rows_of_the_wrong_width():
 def test_head_weightings_sums_a_chosen_set_of_heads():
     trace = _sort_trace()
     w = trace.w_write[0].numpy()  # (T, H, N)
-    np.testing.assert_allclose(viz.head_weightings(trace, "write", [0, 2]), np.clip(w[:, 0] + w[:, 2], 0, 1))
+    np.testing.assert_allclose(
+        viz.head_weightings(trace, "write", [0, 2]), np.clip(w[:, 0] + w[:, 2], 0, 1)
+    )
     np.testing.assert_allclose(viz.head_weightings(trace, "write", 1), w[:, 1])
     np.testing.assert_allclose(viz.head_weightings(trace, "write"), np.clip(w.sum(1), 0, 1))

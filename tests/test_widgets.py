@@ -55,8 +55,13 @@ def expected_pipeline(ex: AddressingExplorer) -> dict[str, torch.Tensor]:
     w_tilde = shift(w_g, s[None])
     w = sharpen(w_tilde, _scalar(ex.gamma.value))
     return {
-        "k": k, "w_prev": w_prev, "s": s,
-        "w_c": w_c[0], "w_g": w_g[0], "w_tilde": w_tilde[0], "w": w[0],
+        "k": k,
+        "w_prev": w_prev,
+        "s": s,
+        "w_c": w_c[0],
+        "w_g": w_g[0],
+        "w_tilde": w_tilde[0],
+        "w": w[0],
     }
 
 
@@ -86,7 +91,9 @@ EXPECTED = {
 
 def assert_consistent(ex) -> None:
     for name, value in EXPECTED[type(ex)](ex).items():
-        assert_close(getattr(ex, name), value, msg=lambda m: f"{type(ex).__name__}.{name}: {m}")
+        assert_close(
+            getattr(ex, name), value, msg=lambda m, name=name: f"{type(ex).__name__}.{name}: {m}"
+        )
 
 
 # ------------------------------------------------------------------ common behaviour
@@ -144,11 +151,7 @@ CONTROL_TYPES = (widgets.IntSlider, widgets.FloatSlider, widgets.Dropdown, widge
 
 
 def _controls(ex) -> dict[str, widgets.ValueWidget]:
-    return {
-        name: w
-        for name, w in vars(ex).items()
-        if isinstance(w, CONTROL_TYPES)
-    }
+    return {name: w for name, w in vars(ex).items() if isinstance(w, CONTROL_TYPES)}
 
 
 def _random_value(control, rng: random.Random):

@@ -12,14 +12,8 @@ import torch
 from torch.testing import assert_close
 
 import ntm_nb
-from ntm_nb import LSTMBaseline, LSTMConfig, NTM, NTMConfig, evaluate, make_task, pretrained, viz
-from ntm_nb.widgets import (
-    GeneralizationExplorer,
-    TraceExplorer,
-    TrainingDashboard,
-    sized_task,
-    training_range,
-)
+from ntm_nb import NTM, LSTMBaseline, LSTMConfig, NTMConfig, evaluate, make_task, pretrained, viz
+from ntm_nb.widgets import GeneralizationExplorer, TraceExplorer, TrainingDashboard
 
 SHIPPED = set(pretrained.available())
 needs_copy_ntm = pytest.mark.skipif(("copy", "ntm") not in SHIPPED, reason="no shipped copy NTM")
@@ -34,40 +28,55 @@ def _png(data: bytes) -> bool:
 
 def tiny_ntm(task, heads: int = 1, seed: int = 0) -> NTM:
     torch.manual_seed(seed)
-    return NTM(NTMConfig(
-        input_size=task.input_size, output_size=task.output_size, controller_size=16,
-        num_read_heads=heads, num_write_heads=heads, N=16, M=6,
-    ))
+    return NTM(
+        NTMConfig(
+            input_size=task.input_size,
+            output_size=task.output_size,
+            controller_size=16,
+            num_read_heads=heads,
+            num_write_heads=heads,
+            N=16,
+            M=6,
+        )
+    )
 
 
 def tiny_lstm(task, seed: int = 0) -> LSTMBaseline:
     torch.manual_seed(seed)
-    return LSTMBaseline(LSTMConfig(
-        input_size=task.input_size, output_size=task.output_size, hidden_size=16, num_layers=1,
-    ))
+    return LSTMBaseline(
+        LSTMConfig(
+            input_size=task.input_size,
+            output_size=task.output_size,
+            hidden_size=16,
+            num_layers=1,
+        )
+    )
 
 
 # ------------------------------------------------------------------------------ helpers
 @pytest.mark.parametrize(
     "name, size, expected",
-    [("copy", 7, {"min_len": 7, "max_len": 7}),
-     ("associative_recall", 9, {"min_items": 9, "max_items": 9}),
-     ("ngrams", 50, {"length": 50}),
-     ("priority_sort", 30, {"num_inputs": 30, "num_outputs": 16}),
-     ("priority_sort", 8, {"num_inputs": 8, "num_outputs": 8})],
+    [
+        ("copy", 7, {"min_len": 7, "max_len": 7}),
+        ("associative_recall", 9, {"min_items": 9, "max_items": 9}),
+        ("ngrams", 50, {"length": 50}),
+        ("priority_sort", 30, {"num_inputs": 30, "num_outputs": 16}),
+        ("priority_sort", 8, {"num_inputs": 8, "num_outputs": 8}),
+    ],
 )
 def test_sized_task_fixes_the_size(name, size, expected):
-    task = sized_task(make_task(name), size)
+    task = make_task(name).sized(size)
     for field, value in expected.items():
         assert getattr(task, field) == value
 
 
 def test_sized_repeat_copy_keeps_the_training_normalisation():
     base = make_task("repeat_copy")
-    task = sized_task(base, 4, repeats=20)
+    task = base.sized(4, 20)
     assert (task.min_len, task.max_len, task.min_repeats, task.max_repeats) == (4, 4, 20, 20)
     assert (task.repeats_mean, task.repeats_std) == (base.repeats_mean, base.repeats_std)
-    assert training_range(base) == (1, 10)
+    assert base.training_range() == (1, 10)
+    assert base.extra_training_range() == (1, 10)
 
 
 def test_used_rows_is_a_window_that_wraps_around():
@@ -86,7 +95,11 @@ def test_trace_explorer_builds_with_defaults():
     assert isinstance(ex.widget, widgets.Box)
     assert _png(ex.image.value) and ex.status.value and "<table" in ex.readout.value
     assert ex.task.name == "copy" and ex.x.shape == (2 * ex.length.value + 1, 9)
-    assert repr(ex) == ex._repr_mimebundle_()["text/plain"] == f"TraceExplorer(task='copy', length=10, t={ex.t})"
+    assert (
+        repr(ex)
+        == ex._repr_mimebundle_()["text/plain"]
+        == f"TraceExplorer(task='copy', length=10, t={ex.t})"
+    )
     assert ex.t == ex.length.value + 1  # starts at the first counted step
 
 
@@ -176,7 +189,7 @@ def test_trace_explorer_rejects_what_it_cannot_show():
         TraceExplorer("sorting", tiny_ntm(task))
 
 
-# ------------------------------------------------------------------------------ GeneralizationExplorer
+# -------------------------------------------------------------------------- GeneralizationExplorer
 @needs_copy_pair
 def test_generalization_explorer_builds_with_defaults():
     ex = GeneralizationExplorer()
@@ -228,8 +241,16 @@ def test_generalization_explorer_refuses_ngrams():
 
 
 # ------------------------------------------------------------------------------ TrainingDashboard
-TINY = dict(size=8, memory_rows=8, batch_size=4, task_overrides={"max_len": 3}, log_every=2,
-            eval_every=4, eval_sequences=4, redraw_every=0.0)
+TINY = dict(
+    size=8,
+    memory_rows=8,
+    batch_size=4,
+    task_overrides={"max_len": 3},
+    log_every=2,
+    eval_every=4,
+    eval_sequences=4,
+    redraw_every=0.0,
+)
 
 
 def test_dashboard_builds_with_defaults_and_does_not_train():
@@ -237,7 +258,11 @@ def test_dashboard_builds_with_defaults_and_does_not_train():
     assert isinstance(d.widget, widgets.Box)
     assert not d.running and d.state is None and d.history.step == []
     assert _png(d.curve_image.value) and _png(d.sample_image.value)
-    assert repr(d) == d._repr_mimebundle_()["text/plain"] == "TrainingDashboard(task='copy', model='ntm-lstm', step=0)"
+    assert (
+        repr(d)
+        == d._repr_mimebundle_()["text/plain"]
+        == "TrainingDashboard(task='copy', model='ntm-lstm', step=0)"
+    )
     assert d.status.value.startswith("ready")
     assert (d.size.value, d.memory_rows.value, d.batch_size.value) == (100, 128, 32)
 
@@ -289,7 +314,9 @@ def test_save_writes_a_checkpoint_that_load_reads(tmp_path):
     for (k, v), (k2, v2) in zip(d.model.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(v, v2)
     record = loaded.checkpoint
-    assert record["step"] == 4 and record["task"]["name"] == "copy" and record["task"]["max_len"] == 3
+    assert (
+        record["step"] == 4 and record["task"]["name"] == "copy" and record["task"]["max_len"] == 3
+    )
     assert record["history"]["step"] == d.history.step
 
 
@@ -343,7 +370,7 @@ def test_size_slider_range_follows_the_task():
     assert (ex.length.min, ex.length.max, ex.length.value) == (2, 20, 4)
 
 
-# ------------------------------------------------------------------------------ the plots behind them
+# --------------------------------------------------------------------------- the plots behind them
 def test_trace_plots_return_figures_with_their_panels():
     from matplotlib.figure import Figure
 
@@ -357,19 +384,35 @@ def test_trace_plots_return_figures_with_their_panels():
     probs = torch.sigmoid(logits)
     h = History(eval_sequences=[32, 64], eval_bits=[3.0, 0.0], eval_cost_bits=[9.0, 1.0])
     figures = {
-        "curves": (viz.plot_learning_curves({"NTM": h, "LSTM": h.to_dict()}, optimum=0.5, paper={"NTM": 1}), 1),
-        "generalization": (viz.plot_generalization([1, 2], {"NTM": [0, 1]}, paper={"LSTM": [None, 3]},
-                                                   train_range=(1, 1)), 1),
+        "curves": (
+            viz.plot_learning_curves(
+                {"NTM": h, "LSTM": h.to_dict()}, optimum=0.5, paper={"NTM": 1}
+            ),
+            1,
+        ),
+        "generalization": (
+            viz.plot_generalization(
+                [1, 2], {"NTM": [0, 1]}, paper={"LSTM": [None, 3]}, train_range=(1, 1)
+            ),
+            1,
+        ),
         "outputs": (viz.plot_outputs(y, {"a": probs, "b": probs}, mask, x=x), 4),
         "memory use": (viz.plot_memory_use(x, probs, trace, mask), 6),
         "trace step": (viz.plot_trace_step(x, y, probs, mask, trace, 3), 6),
         "ngrams": (viz.plot_ngram_predictions(y[0, :, 0], {"optimal": probs[0, :, 0]}), 2),
-        "priority": (viz.plot_priority_sort_memory(torch.rand(x.shape[1]), trace.w_write[0].argmax(-1), trace), 4),
+        "priority": (
+            viz.plot_priority_sort_memory(
+                torch.rand(x.shape[1]), trace.w_write[0].argmax(-1), trace
+            ),
+            4,
+        ),
     }
     for name, (fig, n_axes) in figures.items():
         assert isinstance(fig, Figure) and len(fig.axes) == n_axes, name
     with pytest.raises(ValueError, match="metric"):
         viz.plot_learning_curves({"NTM": h}, metric="loss")
     # the ordering of rows in the trace pictures is the wrapped window of used_rows
-    rows = viz.used_rows(np.stack([viz.head_weightings(trace, "read"), viz.head_weightings(trace, "write")], 1))
+    rows = viz.used_rows(
+        np.stack([viz.head_weightings(trace, "read"), viz.head_weightings(trace, "write")], 1)
+    )
     assert len(set(rows.tolist())) == len(rows)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from torch import nn
 
+from ntm_nb.checkpoint import load as load_checkpoint
 from ntm_nb.tasks import TASKS
 
 HERE = Path(__file__).resolve().parent
@@ -47,8 +48,6 @@ def load(name: str, kind: str = "ntm", device: str = "cpu") -> nn.Module:
 
     Its record (task settings, learning curves, command) is ``model.checkpoint``.
     """
-    from ntm_nb.checkpoint import load as load_checkpoint
-
     folder = path(name, kind)
     if not (folder / "model.safetensors").is_file():
         shipped = ", ".join(f"{n}/{k}" for n, k in available()) or "none"

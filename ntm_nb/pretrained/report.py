@@ -33,8 +33,20 @@ SETTINGS: dict[str, list[tuple[str, dict[str, Any], int, str, str]]] = {
     ],
     "repeat_copy": [
         ("length 1-10, repeats 1-10 (training)", {}, 10000, "≈ 0", "≈ 0"),
-        ("length 20, repeats 10", {"min_len": 20, "max_len": 20, "min_repeats": 10, "max_repeats": 10}, 100, "copies, end marker off (Fig. 8)", "fails"),
-        ("length 10, repeats 20", {"min_len": 10, "max_len": 10, "min_repeats": 20, "max_repeats": 20}, 100, "copies, end marker off", "fails"),
+        (
+            "length 20, repeats 10",
+            {"min_len": 20, "max_len": 20, "min_repeats": 10, "max_repeats": 10},
+            100,
+            "copies, end marker off (Fig. 8)",
+            "fails",
+        ),
+        (
+            "length 10, repeats 20",
+            {"min_len": 10, "max_len": 10, "min_repeats": 20, "max_repeats": 20},
+            100,
+            "copies, end marker off",
+            "fails",
+        ),
     ],
     "associative_recall": [
         ("2-6 items (training)", {}, 1000, "≈ 0", "≈ 2 (not converged at 1M)"),
@@ -81,7 +93,11 @@ def report(names: list[str]) -> str:
         lines.append(f"\n### {name}\n")
         kinds = [k for k in ("ntm", "lstm") if (name, k) in shipped]
         models = {k: load(name, k) for k in kinds}
-        lines.append("| setting | " + " | ".join(f"ours: {k.upper()}" for k in kinds) + " | paper: NTM | paper: LSTM |")
+        lines.append(
+            "| setting | "
+            + " | ".join(f"ours: {k.upper()}" for k in kinds)
+            + " | paper: NTM | paper: LSTM |"
+        )
         lines.append("|---|" + "---:|" * len(kinds) + "---|---|")
         optimal = None
         for label, overrides, n, paper_ntm, paper_lstm in SETTINGS[name]:
@@ -90,10 +106,14 @@ def report(names: list[str]) -> str:
                 value, opt = score(models[kind], overrides, n)
                 optimal = opt if opt is not None else optimal
                 cells.append(f"{value:.2f}")
-            lines.append(f"| {label} ({n} seq.) | " + " | ".join(cells) + f" | {paper_ntm} | {paper_lstm} |")
+            lines.append(
+                f"| {label} ({n} seq.) | " + " | ".join(cells) + f" | {paper_ntm} | {paper_lstm} |"
+            )
         if optimal is not None:
             lines.append(f"\nOptimal Bayesian estimator on the same sequences: {optimal:.2f} bits.")
-        lines.append("\nTraining budget: " + "; ".join(f"{k.upper()} {budget(models[k])}" for k in kinds))
+        lines.append(
+            "\nTraining budget: " + "; ".join(f"{k.upper()} {budget(models[k])}" for k in kinds)
+        )
     return "\n".join(lines)
 
 
@@ -102,7 +122,12 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m ntm_nb.pretrained.report",
         description="Score the shipped models beside the paper's numbers (markdown tables).",
     )
-    parser.add_argument("tasks", nargs="*", metavar="TASK", help=f"any of: {', '.join(SETTINGS)} (default: all shipped)")
+    parser.add_argument(
+        "tasks",
+        nargs="*",
+        metavar="TASK",
+        help=f"any of: {', '.join(SETTINGS)} (default: all shipped)",
+    )
     args = parser.parse_args(argv)
     unknown = [n for n in args.tasks if n not in SETTINGS]
     if unknown:

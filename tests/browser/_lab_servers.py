@@ -184,11 +184,18 @@ def _wait_until_up(server: Server, probe: str, timeout: float, any_status: bool)
     )
 
 
-def _start(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+def _start(
+    name: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path
+) -> subprocess.Popen:
     with open(log, "wb") as out:  # the child keeps its own handle
         return subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
 
@@ -197,9 +204,19 @@ def start_lab(root: Path, base: Path, timeout: float = SERVER_TIMEOUT_S) -> Serv
     port, token = free_port(), secrets.token_hex(16)
     log = base / "jupyterlab.log"
     cmd = [
-        sys.executable, "-m", "jupyter", "lab", "--allow-root", "--no-browser",
-        "--ip", "127.0.0.1", "--port", str(port), "--port-retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--allow-root",
+        "--no-browser",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--port-retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
@@ -218,8 +235,14 @@ def start_voila(notebook: Path, base: Path, timeout: float = SERVER_TIMEOUT_S) -
     port = free_port()
     log = base / "voila.log"
     cmd = [
-        sys.executable, "-m", "voila", notebook.name, "--no-browser", f"--port={port}",
-        "--Voila.ip=127.0.0.1", "--show_tracebacks=True",
+        sys.executable,
+        "-m",
+        "voila",
+        notebook.name,
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=True",
     ]
     process = _start("Voila", cmd, notebook.parent, isolated_env(base), log)
     server = Server("Voila", process, f"http://127.0.0.1:{port}/", log, "", notebook.parent)

@@ -23,7 +23,9 @@ def open_and_run_all(page, lab, notebook: str) -> None:
         if _wait_executed(page, first, RETRY_AFTER_MS if attempt == 0 else CELL_TIMEOUT_MS):
             break
     else:
-        raise AssertionError(f"{notebook}: its first code cell never ran (prompt {_prompt(first)!r})")
+        raise AssertionError(
+            f"{notebook}: its first code cell never ran (prompt {_prompt(first)!r})"
+        )
     _fail_on_error(page, first, f"{notebook}, first code cell")
 
 
@@ -107,7 +109,8 @@ def _wait_executed(page, cell, timeout_ms: int) -> bool:
     try:
         page.wait_for_function(
             "c => /\\[\\d+\\]/.test(c.querySelector('.jp-InputPrompt').textContent)",
-            arg=cell, timeout=timeout_ms,
+            arg=cell,
+            timeout=timeout_ms,
         )
         return True
     except PlaywrightTimeout:
@@ -122,7 +125,9 @@ def _fail_on_error(page, cell, what: str) -> None:
     page.wait_for_selector(
         ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=CELL_TIMEOUT_MS
     )
-    errors = cell.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    errors = cell.query_selector_all(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    )
     # text_content, not inner_text: a cell out of view renders no text
     texts = [(e.text_content() or "").strip() for e in errors]
     tracebacks = [t for t in texts if "Error" in t or "Traceback" in t]
@@ -162,7 +167,8 @@ class Explorer:
         self.image.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
         self.page.wait_for_function(
             "img => img.complete && img.naturalWidth > 0",
-            arg=self.image.element_handle(), timeout=WIDGET_TIMEOUT_MS,
+            arg=self.image.element_handle(),
+            timeout=WIDGET_TIMEOUT_MS,
         )
         return self.image.get_attribute("src")
 

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from _lab_servers import (
     CHROMIUM,
     CHROMIUM_ARGS,

@@ -19,8 +19,23 @@ import tempfile
 import time
 from pathlib import Path
 
-from _lab_servers import CHROMIUM, CHROMIUM_ARGS, NOTEBOOKS, REPO, browser_problem, copy_notebooks, start_lab
-from _pages import Explorer, cells_to_show, explorer_with, open_and_run_all, open_notebook, run_cells
+from _lab_servers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NOTEBOOKS,
+    REPO,
+    browser_problem,
+    copy_notebooks,
+    start_lab,
+)
+from _pages import (
+    Explorer,
+    cells_to_show,
+    explorer_with,
+    open_and_run_all,
+    open_notebook,
+    run_cells,
+)
 
 
 def _save(ex: Explorer, page, path: Path) -> None:
@@ -35,7 +50,12 @@ def _save(ex: Explorer, page, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs", help="folder for the PNGs")
-    parser.add_argument("--steps-into-answer", type=int, default=4, help="trace explorer: steps after the first answer step")
+    parser.add_argument(
+        "--steps-into-answer",
+        type=int,
+        default=4,
+        help="trace explorer: steps after the first answer step",
+    )
     args = parser.parse_args(argv)
     problem = browser_problem()
     if problem:
@@ -45,16 +65,23 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     trace_notebook = "05_copy.ipynb"
-    if not (NOTEBOOKS / trace_notebook).is_file() or not cells_to_show(NOTEBOOKS / trace_notebook, "TraceExplorer"):
+    if not (NOTEBOOKS / trace_notebook).is_file() or not cells_to_show(
+        NOTEBOOKS / trace_notebook, "TraceExplorer"
+    ):
         trace_notebook = "00_start_here.ipynb"
     with tempfile.TemporaryDirectory(prefix="ntm_nb_screens_") as tmp:
         base = Path(tmp)
         lab = start_lab(copy_notebooks(base / "notebooks"), base)
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
+
                 def new_page():  # one notebook a page: Lab then has one toolbar, one kernel
-                    return browser.new_page(viewport={"width": 1400, "height": 1100}, device_scale_factor=1)
+                    return browser.new_page(
+                        viewport={"width": 1400, "height": 1100}, device_scale_factor=1
+                    )
 
                 page = new_page()
                 open_and_run_all(page, lab, "03_location_addressing.ipynb")

@@ -1,0 +1,88 @@
+"""What training produces and keeps: the records shared by ``train`` and ``checkpoint``.
+
+This module imports nothing from the package, so ``train``, ``checkpoint``, ``viz`` and the
+widgets can all use these classes without importing each other.
+
+==============  ==========================================================================
+class           holds
+==============  ==========================================================================
+``EvalResult``  held-out performance: wrong bits, loss, cross-entropy (and the optimum)
+``History``     learning curves: training records and held-out evaluations over steps
+``TrainState``  what a run needs to continue exactly: step, optimizer, batch generator
+``TrainResult`` what ``train`` returns: the model, its history, how the run ended
+==============  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["EvalResult", "History", "TrainState", "TrainResult"]
+
+
+@dataclass
+class EvalResult:
+    """Held-out performance, averaged over ``num_sequences`` sequences."""
+
+    bits_per_sequence: float  # wrongly thresholded output bits (the paper's cost)
+    loss: float  # mean binary cross-entropy per masked output bit, in nats
+    cost_bits: float  # cross-entropy in bits per sequence (the paper's N-grams cost)
+    num_sequences: int
+    optimal_cost_bits: float | None = None  # where the task knows it: the optimal predictor's
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class History:
+    """Learning curves. ``step`` counts optimizer steps, ``sequences`` training sequences."""
+
+    step: list[int] = field(default_factory=list)
+    sequences: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # wall-clock training time so far
+    loss: list[float] = field(default_factory=list)  # mean training loss since last record
+    bits: list[float] = field(default_factory=list)  # training bits/sequence since last record
+    eval_step: list[int] = field(default_factory=list)
+    eval_sequences: list[int] = field(default_factory=list)
+    eval_seconds: list[float] = field(default_factory=list)
+    eval_bits: list[float] = field(default_factory=list)  # held-out bits per sequence
+    eval_loss: list[float] = field(default_factory=list)
+    eval_cost_bits: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, list]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, list]) -> History:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: list(v) for k, v in data.items() if k in names})
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly: kept in checkpoints."""
+
+    step: int
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    history: History
+    seconds: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns."""
+
+    model: nn.Module
+    history: History
+    step: int  # optimizer steps done in total (including resumed ones)
+    interrupted: bool = False  # stopped by KeyboardInterrupt or a callback
+    reached_target: bool = False  # stopped early at target_cost
+    out_of_time: bool = False  # stopped at max_seconds
+    final_eval: EvalResult | None = None

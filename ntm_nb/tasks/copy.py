@@ -1,0 +1,245 @@
+"""Copy (section 4.1) and repeat copy (section 4.2)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from ntm_nb.tasks.base import (
+    Batch,
+    SizeSetting,
+    Task,
+    TaskPresets,
+    check_batch_size,
+    draw_counts,
+    random_bits,
+    register,
+)
+
+__all__ = ["CopyTask", "RepeatCopyTask", "PAPER_REPEATS", "repeat_count_normalisation"]
+
+
+# ----------------------------------------------------------------------------------------
+# Copy (section 4.1)
+# ----------------------------------------------------------------------------------------
+@register
+@dataclass(frozen=True)
+class CopyTask(Task):
+    """Copy (section 4.1): read a sequence of random binary vectors, then write it back.
+
+    Layout of one sequence of length L (T = 2L + 1 steps); channels of ``x`` are
+    ``[bits data | delimiter]``, channels of ``y`` are the ``bits`` data bits:
+
+    ==============  =============================  ===================  ====
+    steps           x                              y                    mask
+    ==============  =============================  ===================  ====
+    0 .. L-1        the L random vectors           0                    0
+    L               delimiter channel = 1          0                    0
+    L+1 .. 2L       0 (no input)                   the L vectors again  1
+    ==============  =============================  ===================  ====
+
+    The paper tests generalisation at lengths 10, 20, 30, 50 and 120:
+    ``replace(task, min_len=120, max_len=120)``. Any length >= 1 works.
+    """
+
+    name: ClassVar[str] = "copy"
+    size_setting: ClassVar[SizeSetting] = SizeSetting("length", 1, 120, 10, 50)
+    presets: ClassVar[TaskPresets] = TaskPresets(
+        paper_lr=1e-4,
+        lstm_hidden=256,
+        lstm_lr=3e-5,
+        fast_steps=3000,
+        fast_eval_every=100,
+        fast_lr=2e-3,  # 2e-3 is fastest for copy; the longer tasks are steadier at 1e-3
+        fast_task={"same_length": True},
+    )
+    bits: int = 8  # width of each random binary vector
+    min_len: int = 1  # shortest sequence (paper: 1)
+    max_len: int = 20  # longest sequence (paper: 20 in training)
+    same_length: bool = False  # True: one length per batch, no padding (see module docstring)
+
+    def __post_init__(self) -> None:
+        self._check_int("bits", 1)
+        self._check_int("min_len", 1)
+        self._check_int("max_len", self.min_len, low_is="min_len")
+        self._check_bool("same_length")
+
+    @property
+    def input_size(self) -> int:
+        return self.bits + 1  # data bits + delimiter
+
+    def training_range(self) -> tuple[int, int]:
+        return self.min_len, self.max_len
+
+    def sized(self, size: int, extra: int | None = None) -> CopyTask:
+        """Every sequence of length ``size``."""
+        return dataclasses.replace(self, min_len=size, max_len=size, same_length=False)
+
+    @property
+    def output_size(self) -> int:
+        return self.bits
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
+        B = check_batch_size(batch_size)
+        lengths = draw_counts(self.min_len, self.max_len, B, self.same_length, generator)  # (B,)
+        L = int(lengths.max())
+        steps = torch.arange(L)
+        valid = steps < lengths[:, None]  # (B, L): step is part of the sequence
+        data = random_bits((B, L, self.bits), generator) * valid[..., None]  # (B, L, bits)
+
+        T = 2 * L + 1
+        x = data.new_zeros(B, T, self.input_size)
+        y = data.new_zeros(B, T, self.output_size)
+        mask = data.new_zeros(B, T)
+        rows = torch.arange(B)
+        x[:, :L, : self.bits] = data
+        x[rows, lengths, self.bits] = 1.0  # the delimiter, right after each sequence
+        b, i = valid.nonzero(as_tuple=True)  # every (sequence, step) pair of real data
+        out = lengths[b] + 1 + i  # the step at which vector i is to be written back
+        y[b, out] = data[b, i]
+        mask[b, out] = 1.0
+        return x, y, mask
+
+
+# ----------------------------------------------------------------------------------------
+# Repeat copy (section 4.2)
+# ----------------------------------------------------------------------------------------
+#: The paper's training range of repeat counts; the repeat channel is normalised over it.
+PAPER_REPEATS = (1, 10)
+
+
+def repeat_count_normalisation(min_repeats: int, max_repeats: int) -> tuple[float, float]:
+    """Mean and standard deviation of a repeat count uniform over {min_repeats..max_repeats}.
+
+    For n = max - min + 1 equally likely integers: mean = (min + max) / 2 and
+    variance = (n^2 - 1) / 12. A single value has variance 0; its std is taken as 1 so that
+    the normalisation only centres.
+    """
+    n = max_repeats - min_repeats + 1
+    std = math.sqrt((n * n - 1) / 12)
+    return (min_repeats + max_repeats) / 2, (std if std > 0 else 1.0)
+
+
+@register
+@dataclass(frozen=True)
+class RepeatCopyTask(Task):
+    """Repeat copy (section 4.2): copy a sequence a given number of times, then say "done".
+
+    Channels of ``x``: ``[bits data | delimiter | repeat count]``; channels of ``y``:
+    ``[bits data | end marker]``. One sequence of length L repeated R times takes
+    T = L + 1 + L*R + 1 steps:
+
+    ==================  ==========================================  ==============  ====
+    steps               x                                           y               mask
+    ==================  ==========================================  ==============  ====
+    0 .. L-1            the L random vectors                        0               0
+    L                   delimiter = 1 and repeat channel =          0               0
+                        (R - repeats_mean) / repeats_std
+    L+1 .. L+L*R        0 (no input)                                the sequence,   1
+                                                                    R times
+    L+L*R+1             0                                           end marker = 1  1
+    ==================  ==========================================  ==============  ====
+
+    The delimiter and the count share one step (the paper shows the count on its own
+    channel after the sequence; it does not say whether on the same step).
+
+    **Normalisation.** The paper normalises the count to mean 0 and variance 1. The
+    statistics are fields, by default those of the paper's training range 1..10
+    (mean 5.5, std 2.872) *whatever min/max_repeats are*, so a generalisation task
+    (``replace(task, min_repeats=20, max_repeats=20)``, or ``RepeatCopyTask(max_repeats=20)``)
+    encodes counts exactly as training did. To train on another range normalised over
+    itself, pass ``*repeat_count_normalisation(lo, hi)`` as ``repeats_mean, repeats_std``.
+    """
+
+    name: ClassVar[str] = "repeat_copy"
+    size_setting: ClassVar[SizeSetting] = SizeSetting("length", 1, 20, 5, 20)
+    extra_setting: ClassVar[SizeSetting] = SizeSetting("repeats", 1, 20, 3, 10)
+    presets: ClassVar[TaskPresets] = TaskPresets(
+        paper_lr=1e-4,
+        lstm_hidden=512,
+        lstm_lr=3e-5,
+        fast_steps=20000,
+        fast_eval_every=500,
+        fast_task={"same_length": True},
+    )
+    bits: int = 8  # width of each random binary vector
+    min_len: int = 1  # shortest sequence (paper: 1)
+    max_len: int = 10  # longest sequence (paper: 10 in training)
+    min_repeats: int = 1  # fewest repeats (paper: 1)
+    max_repeats: int = 10  # most repeats (paper: 10 in training)
+    repeats_mean: float | None = None  # centre of the count channel; None: 5.5 (paper's 1..10)
+    repeats_std: float | None = None  # scale of the count channel; None: 2.872 (paper's 1..10)
+    same_length: bool = False  # True: one length and one count per batch, no padding
+
+    def __post_init__(self) -> None:
+        self._check_int("bits", 1)
+        self._check_int("min_len", 1)
+        self._check_int("max_len", self.min_len, low_is="min_len")
+        self._check_int("min_repeats", 1)
+        self._check_int("max_repeats", self.min_repeats, low_is="min_repeats")
+        self._check_bool("same_length")
+        mean, std = repeat_count_normalisation(*PAPER_REPEATS)
+        for field, default in (("repeats_mean", mean), ("repeats_std", std)):
+            value = getattr(self, field)
+            if value is None:
+                value = default
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"RepeatCopyTask.{field}: expected a real number, got {value!r}")
+            if not math.isfinite(value) or (field == "repeats_std" and value <= 0):
+                accepted = "a number > 0" if field == "repeats_std" else "a finite number"
+                raise ValueError(f"RepeatCopyTask.{field}: must be {accepted}, got {value}")
+            object.__setattr__(self, field, float(value))
+
+    @property
+    def input_size(self) -> int:
+        return self.bits + 2  # data bits + delimiter + repeat count
+
+    def training_range(self) -> tuple[int, int]:
+        return self.min_len, self.max_len
+
+    def extra_training_range(self) -> tuple[int, int]:
+        return self.min_repeats, self.max_repeats
+
+    def sized(self, size: int, extra: int | None = None) -> RepeatCopyTask:
+        """Every sequence of length ``size``, repeated ``extra`` times (if given). The count
+        channel keeps the training normalisation: the task's repeats_mean/std."""
+        r = {} if extra is None else {"min_repeats": extra, "max_repeats": extra}
+        return dataclasses.replace(self, min_len=size, max_len=size, same_length=False, **r)
+
+    @property
+    def output_size(self) -> int:
+        return self.bits + 1  # data bits + end marker
+
+    def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
+        B = check_batch_size(batch_size)
+        same = self.same_length
+        lengths = draw_counts(self.min_len, self.max_len, B, same, generator)  # (B,)
+        repeats = draw_counts(self.min_repeats, self.max_repeats, B, same, generator)  # (B,)
+        L = int(lengths.max())
+        valid = torch.arange(L) < lengths[:, None]  # (B, L)
+        data = random_bits((B, L, self.bits), generator) * valid[..., None]  # (B, L, bits)
+
+        copies = lengths * repeats  # (B,) output vectors before the end marker
+        T = int((lengths + copies).max()) + 2
+        x = data.new_zeros(B, T, self.input_size)
+        y = data.new_zeros(B, T, self.output_size)
+        mask = data.new_zeros(B, T)
+        rows = torch.arange(B)
+        x[:, :L, : self.bits] = data
+        x[rows, lengths, self.bits] = 1.0  # delimiter
+        x[rows, lengths, self.bits + 1] = (repeats.float() - self.repeats_mean) / self.repeats_std
+
+        k = torch.arange(int(copies.max()))
+        b, j = (k < copies[:, None]).nonzero(as_tuple=True)  # j-th output vector of row b
+        out = lengths[b] + 1 + j
+        y[b, out, : self.bits] = data[b, j % lengths[b]]  # the sequence, over and over
+        mask[b, out] = 1.0
+        end = lengths + 1 + copies  # (B,)
+        y[rows, end, self.bits] = 1.0  # end marker
+        mask[rows, end] = 1.0
+        return x, y, mask

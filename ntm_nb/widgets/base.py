@@ -1,0 +1,183 @@
+"""What every tool shares: aligned sliders, the explorers' inputs (a seeded memory, a
+focused weighting, a shift distribution) and the display base, ``Tool`` (a widget, a status
+line and a figure rendered into an ``Image``), which every explorer and the dashboard build on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+import torch
+from torch import Tensor
+
+from ntm_nb import viz
+
+__all__ = ["Tool", "default_memory", "focused_weighting", "shift_distribution"]
+
+_STYLE = {"description_width": "110px"}  # aligned columns of controls
+_WIDTH = "360px"
+
+
+def _int_slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
+    return widgets.IntSlider(
+        value=value,
+        min=low,
+        max=high,
+        description=description,
+        style=_STYLE,
+        layout=widgets.Layout(width=_WIDTH),
+    )
+
+
+def _float_slider(
+    description: str, value: float, low: float, high: float, step: float
+) -> widgets.FloatSlider:
+    return widgets.FloatSlider(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        style=_STYLE,
+        layout=widgets.Layout(width=_WIDTH),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Inputs the explorers share
+# ----------------------------------------------------------------------------------------
+def default_memory(N: int = 16, M: int = 8, seed: int = 0) -> Tensor:
+    """A seeded random memory (N, M) with entries of order 1, for the explorers."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(N, M, generator=g).clamp(-2.0, 2.0)
+
+
+def _as_memory(memory: Tensor | None, N: int, M: int, seed: int) -> Tensor:
+    """Accept (N, M) or (1, N, M); return a detached float copy (N, M)."""
+    if memory is None:
+        return default_memory(N, M, seed)
+    if not isinstance(memory, Tensor):
+        raise TypeError(
+            f"memory: expected a torch.Tensor (N, M) or (1, N, M), got {type(memory).__name__}"
+        )
+    if memory.dim() == 3 and memory.shape[0] == 1:
+        memory = memory[0]
+    if memory.dim() != 2 or memory.shape[0] < 3 or memory.shape[1] < 1:
+        raise ValueError(
+            "memory: expected shape (N, M) or (1, N, M) with N >= 3 rows, "
+            f"got {tuple(memory.shape)}"
+        )
+    memory = memory.detach().to("cpu")
+    return (memory if memory.is_floating_point() else memory.float()).clone()
+
+
+def focused_weighting(N: int, focus: int, sharpness: float) -> Tensor:
+    """A weighting (N,) peaked at row ``focus``: w(i) proportional to exp(-sharpness d(i)^2),
+    d the circular distance from ``focus``. Sharpness 0 gives the uniform weighting; 20 is
+    one-hot to float precision. A teaching device for notebook 01, not a paper equation."""
+    i = torch.arange(N)
+    d = torch.minimum((i - focus) % N, (focus - i) % N).float()
+    return torch.softmax(-float(sharpness) * d * d, dim=0)
+
+
+def shift_distribution(offset: int, spread: float, shift_range: int = 1) -> Tensor:
+    """A shift weighting s (2R+1,) over offsets -R..R: 1 - spread on ``offset``, the rest
+    shared equally by the other offsets. Spread 0 is an exact shift by ``offset``."""
+    n = 2 * shift_range + 1
+    if not -shift_range <= offset <= shift_range:
+        raise ValueError(f"offset: must lie in -{shift_range}..{shift_range}, got {offset}")
+    s = torch.full((n,), float(spread) / (n - 1))
+    s[shift_range + offset] = 1.0 - float(spread)
+    return s
+
+
+def _one_hot(N: int, row: int) -> Tensor:
+    w = torch.zeros(N)
+    w[row] = 1.0
+    return w
+
+
+def _fmt(v: Tensor) -> str:
+    return "[" + ", ".join(f"{float(x):+.2f}" for x in v) + "]"
+
+
+# ----------------------------------------------------------------------------------------
+# The shared shell: controls, a status label and a figure rendered into an Image
+# ----------------------------------------------------------------------------------------
+class Tool:
+    """The display base of every tool: ``.widget`` (the container a cell shows) and
+    ``.status`` (a one-line ``Label``). A tool shows itself when it is the last value of a
+    cell; its text form is its short ``repr``, the same on every run (nbval compares it)."""
+
+    widget: widgets.Box
+    status: widgets.Label
+
+    @staticmethod
+    def _image(width: int) -> widgets.Image:
+        """An ``Image`` at the PNG's natural ``width`` in pixels where there is room, scaled
+        down (never up, which blurs) where not."""
+        return widgets.Image(
+            format="png", layout=widgets.Layout(width="100%", max_width=f"{width}px")
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)  # short and stable (the container's repr holds PNG bytes)
+        return bundle
+
+
+class _Explorer(Tool):
+    """Owns ``.widget`` (the top-level container), ``.image`` and ``.status``.
+
+    Subclasses build their controls and figure, then call ``_finish_setup``; a control
+    change calls the handler registered for it, then ``_refresh`` re-renders.
+    """
+
+    widget: widgets.VBox
+    image: widgets.Image
+    status: widgets.Label
+
+    def _finish_setup(
+        self,
+        rows: list[list[widgets.Widget]],
+        renderer: viz.BlitRenderer,
+        handlers: dict[widgets.Widget, Callable[[], None]],
+    ) -> None:
+        self._renderer = renderer
+        self.status = widgets.Label()
+        self.image = self._image(int(round(renderer.fig.bbox.width)))
+        controls = widgets.VBox([widgets.HBox(row) for row in rows])
+        self.widget = widgets.VBox([controls, self.status, self.image])
+        for control, handler in handlers.items():
+            control.observe(self._make_callback(handler), names="value")
+        self._refresh()
+
+    def _make_callback(self, handler: Callable[[], None]) -> Callable[[dict], None]:
+        def callback(change: dict) -> None:
+            handler()
+            self._refresh()
+
+        return callback
+
+    def _refresh(self) -> None:
+        self._draw()
+        self.image.value = self._renderer.render()
+        self.status.value = self._describe()
+
+    # Subclasses: move the artists to the current data / describe it in one line.
+    def _draw(self) -> None:
+        raise NotImplementedError
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def figure(self):
+        """The matplotlib Figure behind ``.image`` (its changing artists are animated, so
+        render it with ``.image`` or ``_renderer.render()``, not ``savefig``)."""
+        return self._renderer.fig
+
+    def __repr__(self) -> str:
+        N, M = self.memory.shape
+        return f"{type(self).__name__}(N={N}, M={M})"
