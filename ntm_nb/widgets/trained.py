@@ -15,6 +15,7 @@ from torch import nn
 
 from ntm_nb import pretrained, viz
 from ntm_nb._checks import check_positive_int
+from ntm_nb.describe import head_rows
 from ntm_nb.model import is_ntm
 from ntm_nb.tasks import TASKS, SizeSetting, Task, bit_errors, check_fits, make_task, task_class
 from ntm_nb.train import evaluate
@@ -284,20 +285,15 @@ class TraceExplorer(_ModelExplorer):
 
     def _table(self) -> str:
         """The heads' parameters at step t, one row a head (read heads first)."""
-        c = self.model.config
-        R = c.num_read_heads
-        S = c.shift_range
+        S = self.model.config.shift_range
         offsets = "".join(f"<th>s({o:+d})</th>" for o in range(-S, S + 1))
         rows = []
-        for i in range(R + c.num_write_heads):
-            kind, k = ("read", i) if i < R else ("write", i - R)
-            w = (self.w_read if i < R else self.w_write)[k]
-            s = "".join(f"<td>{float(v):.2f}</td>" for v in self.params["s"][i])
+        for row in head_rows(self.trace, self.t):
+            s = "".join(f"<td>{v:.2f}</td>" for v in row["s"])
             rows.append(
-                f"<tr><td>{kind} {k + 1}</td><td>{float(self.params['beta'][i]):.2f}</td>"
-                f"<td>{float(self.params['g'][i]):.2f}</td>{s}"
-                f"<td>{float(self.params['gamma'][i]):.2f}</td>"
-                f"<td>{int(w.argmax())}</td><td>{float(w.max()):.2f}</td></tr>"
+                f"<tr><td>{row['head']}</td><td>{row['beta']:.2f}</td><td>{row['g']:.2f}</td>"
+                f"{s}<td>{row['gamma']:.2f}</td><td>{row['focus']}</td>"
+                f"<td>{row['weight']:.2f}</td></tr>"
             )
         head = (
             "<tr><th>head</th><th>β (key strength)</th><th>g (gate)</th>"
