@@ -14,6 +14,7 @@ from ntm_nb.baseline import LSTMBaseline, LSTMConfig
 from ntm_nb.checkpoint import CheckpointError, load, save
 from ntm_nb.model import NTM, NTMConfig, NTMState, Trace, is_ntm
 from ntm_nb.records import EvalResult, History, TrainResult, TrainState
+from ntm_nb.sweep import sweep, sweep_summary
 from ntm_nb.tasks import TASKS, Task, make_task, register
 from ntm_nb.train import TrainConfig, evaluate, preset, train
 
@@ -32,6 +33,8 @@ __all__ = [
     "train",
     "evaluate",
     "preset",
+    "sweep",
+    "sweep_summary",
     "TrainConfig",
     "TrainResult",
     "TrainState",

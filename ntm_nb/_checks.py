@@ -8,13 +8,22 @@ autograd (and ``float()`` of a tensor that requires grad would warn).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from numbers import Real
 
 import torch
 from torch import Tensor
 
-#: Tolerance for "sums to one" and "is non-negative" checks on weightings.
+#: Tolerance for "sums to one" and "is non-negative" checks on weightings (float32 and
+#: float64; see ``dist_tol`` for the half-precision dtypes).
 DIST_TOL = 1e-3
+
+
+def dist_tol(dtype: torch.dtype) -> float:
+    """``DIST_TOL``, or 4 rounding units where the dtype is coarser (float16: 3.9e-3,
+    bfloat16: 3.1e-2), since a weighting rounded to such a dtype cannot sum to 1 closer."""
+    return max(DIST_TOL, 4 * torch.finfo(dtype).eps)
 
 
 def check_tensor(name: str, x: object) -> Tensor:
@@ -70,14 +79,50 @@ def check_same_batch(**tensors: Tensor) -> None:
         raise ValueError(f"mismatched batch sizes: {described}; all must be equal")
 
 
-def _finite(name: str, x: Tensor) -> None:
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name}: contains NaN or Inf")
+def _describe(value: float) -> str:
+    return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
 
 
-def check_finite(name: str, x: Tensor) -> None:
-    """No NaN or Inf anywhere in ``x``."""
+def _finite(name: str, x: Tensor, where: str = "") -> None:
+    """Raise if ``x`` holds a NaN or Inf, naming the first one and where it is."""
+    x = x.detach()
+    finite = torch.isfinite(x)
+    if bool(finite.all()):
+        return
+    bad = ~finite
+    index = tuple(bad.nonzero()[0].tolist())
+    raise ValueError(
+        f"{name}: must be finite, got {_describe(float(x[index]))} at index {index}{where} "
+        f"({int(bad.sum())} of {x.numel()} entries are NaN or Inf)"
+    )
+
+
+def check_finite(name: str, x: Tensor, where: str = "") -> None:
+    """No NaN or Inf anywhere in ``x``; ``where`` is added to the message after the index."""
+    _finite(name, x, where)
+
+
+def check_cast_finite(name: str, x: Tensor, like: Tensor) -> Tensor:
+    """``x`` finite, cast to the device and dtype of ``like`` (a model parameter), and still
+    finite after the cast (a float64 value beyond float32's range becomes inf). One pass over
+    x per call of a model's forward, never per step."""
     _finite(name, x)
+    cast = x.to(device=like.device, dtype=like.dtype)
+    if cast.dtype != x.dtype and cast.is_floating_point():
+        _finite(name, cast, f" after conversion to the model's dtype {cast.dtype}")
+    return cast
+
+
+def check_float(name: str, value: object, low: float, high: float) -> float:
+    """A real number (int or float, not bool) in [low, high]: a config field, say."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name}: expected a real number in [{low:g}, {high:g}], got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name}: must be a finite number in [{low:g}, {high:g}], got {v}")
+    if not low <= v <= high:
+        raise ValueError(f"{name}: must lie in [{low:g}, {high:g}], got {v:g}")
+    return v
 
 
 def check_min(name: str, x: Tensor, low: float) -> None:
@@ -99,19 +144,21 @@ def check_range(name: str, x: Tensor, low: float, high: float) -> None:
 
 
 def check_distribution(name: str, w: Tensor) -> None:
-    """A weighting: non-negative entries that sum to 1 along the last dimension."""
+    """A weighting: non-negative entries that sum to 1 along the last dimension, within
+    ``dist_tol(w.dtype)`` (the sums are taken in float32 at least)."""
     w = w.detach()
     _finite(name, w)
     if w.numel() == 0:
         return
-    if float(w.min()) < -DIST_TOL:
+    tol = dist_tol(w.dtype)
+    if float(w.min()) < -tol:
         raise ValueError(
             f"{name}: must be a distribution (entries >= 0, summing to 1 over the last "
             f"dimension); found an entry of {float(w.min()):.4g}"
         )
-    sums = w.sum(-1)
+    sums = w.sum(-1, dtype=torch.promote_types(w.dtype, torch.float32))
     worst = float((sums - 1).abs().max())
-    if worst > DIST_TOL:
+    if worst > tol:
         raise ValueError(
             f"{name}: must be a distribution (entries >= 0, summing to 1 over the last "
             f"dimension); a row sums to {float(sums.flatten()[(sums - 1).abs().argmax()]):.4g}"

@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from ntm_nb._checks import check_positive_int
+from ntm_nb._checks import check_cast_finite, check_positive_int
 
 
 @dataclass
@@ -49,6 +49,7 @@ class LSTMBaseline(nn.Module):
         self.output = nn.Linear(config.hidden_size, config.output_size)
 
     def forward(self, x: Tensor) -> Tensor:
+        """x (B, T, input_size), finite -> logits (B, T, output_size)."""
         if not isinstance(x, Tensor):
             raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 3 or x.shape[-1] != self.config.input_size:
@@ -56,7 +57,7 @@ class LSTMBaseline(nn.Module):
                 f"x: expected shape (B, T, input_size={self.config.input_size}), "
                 f"got {tuple(x.shape)}"
             )
-        h, _ = self.lstm(x.to(self.output.weight.dtype))
+        h, _ = self.lstm(check_cast_finite("x", x, self.output.weight))
         return self.output(h)
 
     def num_parameters(self) -> int:

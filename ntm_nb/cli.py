@@ -21,10 +21,11 @@ import dataclasses
 import importlib
 import importlib.util
 import json
+import math
 import os
+import re
 import shlex
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,18 @@ from ntm_nb.controller import CONTROLLERS
 from ntm_nb.model import MEMORY_INITS, NTM, NTMConfig, is_ntm
 from ntm_nb.optim import OPTIMIZERS
 from ntm_nb.records import History
+from ntm_nb.sweep import sweep_main
 from ntm_nb.tasks import TASKS, make_task
-from ntm_nb.train import KINDS, PRESETS, TrainConfig, evaluate, preset, train
+from ntm_nb.tasks.base import check_seed
+from ntm_nb.train import (
+    KINDS,
+    PRESETS,
+    TrainConfig,
+    check_writable,
+    evaluate,
+    preset,
+    train,
+)
 
 # ----------------------------------------------------------------------------------------
 # The tables
@@ -156,9 +167,9 @@ def _task_overrides(args: argparse.Namespace) -> dict[str, Any]:
         if key.startswith("task__") and value is not None
     }
     for item in getattr(args, "task_option", None) or []:
-        if "=" not in item:
-            raise ValueError(f"--task-option: expected KEY=VALUE, got {item!r}")
-        key, value = item.split("=", 1)
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise ValueError(f"--task-option: expected KEY=VALUE (KEY a task field), got {item!r}")
         out[key.strip()] = _parse_value(value)
     return out
 
@@ -234,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = ", ".join(TASKS)
     parser = _Parser(prog="ntm-nb", description="Train, evaluate and plot Neural Turing Machines.")
     sub = parser.add_subparsers(
-        dest="command", required=True, metavar="{train,eval,plot}", parser_class=_Parser
+        dest="command", required=True, metavar="{train,eval,plot,sweep}", parser_class=_Parser
     )
 
     t = sub.add_parser(
@@ -336,24 +347,15 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--seed", type=int, default=0, help="seed of the example sequence")
     _add_task_module(pl)
     _add_task_flags(pl)
+    # parsed by ntm_nb.sweep.sweep_main (main dispatches to it); listed here for --help
+    sub.add_parser("sweep", add_help=False, help="train many seeds (and settings) with Ray Tune")
     return parser
 
 
 # ----------------------------------------------------------------------------------------
-# Checks done before any work, so that a run is never lost at its end
+# Checks done before any work, so that a run is never lost at its end (and check_writable,
+# from ntm_nb.train, for --out and --out-dir)
 # ----------------------------------------------------------------------------------------
-def check_writable(folder: Path, flag: str) -> None:
-    """A ``ValueError`` naming ``flag`` unless files can be written into ``folder``."""
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{flag}: {str(folder)!r} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        raise ValueError(f"{flag}: cannot write into {str(folder)!r}: {err.strerror}") from None
-
-
 def _device(text: str) -> torch.device:
     try:
         device = torch.device(text)
@@ -384,8 +386,15 @@ def _new_model(args: argparse.Namespace, settings: dict[str, Any], task: Any) ->
 def cmd_train(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"{args.task}-{args.model}"
     device = _device(args.device)
-    if args.max_minutes is not None and not args.max_minutes > 0:
-        raise ValueError(f"--max-minutes: must be a number > 0, got {args.max_minutes}")
+    if args.max_minutes is not None and not 0 < args.max_minutes < math.inf:
+        raise ValueError(
+            f"--max-minutes: must be a finite number > 0 (leave it out: no time limit), "
+            f"got {args.max_minutes}"
+        )
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(
+            f"--steps: must be an integer >= 1 (optimizer steps in all), got {args.steps}"
+        )
     settings = preset(args.task, args.preset, args.model)
     train_kw: dict[str, Any] = {**settings["train"], "seed": args.seed}
     train_kw.update(_from_table(args, _TRAIN_FLAGS))
@@ -401,16 +410,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     command = "ntm-nb " + " ".join(shlex.quote(a) for a in argv) if argv else None
 
     if args.resume:
+        if not out.exists():
+            raise ValueError(f"--out: no run to resume in {str(out)!r} (no such folder or file)")
         record = load_record(out)
         model = load(out, device=device)
         saved_cfg = dict(record.get("train_config") or {})
-        saved_cfg.update({k: v for k, v in train_kw.items() if k in _RESUME_FIELDS})
+        # only the flags given override the saved run (not the preset: a resume without
+        # --steps trains to the saved run's total, not to the preset's)
+        given = {**_from_table(args, _TRAIN_FLAGS), "compile": not args.no_compile}
+        saved_cfg.update({k: v for k, v in given.items() if k in _RESUME_FIELDS})
         if args.lr is not None:  # a new learning rate from here on (e.g. a final, lower phase)
             saved_cfg["lr"] = args.lr
         config = TrainConfig(**saved_cfg)
         fields = dict(record.get("task") or {})
         task = make_task(fields.pop("name", args.task), **fields)
         state = load_train_state(out, model, config)
+        if state.step >= config.steps:
+            raise ValueError(
+                f"--steps: the run in {str(out)!r} is at step {state.step} of {config.steps}; "
+                f"to train on, give --steps > {state.step} (steps in all)"
+            )
         # A time budget belongs to the invocation that sets it: the saved one is dropped (it
         # would end at once a run that was stopped by it), and --max-minutes counts from now.
         budget = None if args.max_minutes is None else state.seconds + args.max_minutes * 60
@@ -474,6 +493,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    seed = check_seed("seed", args.seed)
     matplotlib.use("Agg")
     model = load(args.checkpoint)
     record = model.checkpoint
@@ -486,7 +506,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         fig = viz.plot_learning_curve(History.from_dict(record["history"]), title=title)
         fig.savefig(out_dir / "learning_curve.png", dpi=100)
         written.append(out_dir / "learning_curve.png")
-    x, y, mask = task.sample(1, torch.Generator().manual_seed(args.seed))
+    x, y, mask = task.sample(1, torch.Generator().manual_seed(seed))
     with torch.no_grad():
         logits, trace = model(x, return_trace=True) if is_ntm(model) else (model(x), None)
     fig = viz.plot_example(x[0], y[0], torch.sigmoid(logits[0]), mask[0], trace=trace)
@@ -498,6 +518,54 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"train": cmd_train, "eval": cmd_eval, "plot": cmd_plot}
+
+
+# ----------------------------------------------------------------------------------------
+# Errors name the flag the user gave, not the config field it set
+# ----------------------------------------------------------------------------------------
+def _given_flags(args: argparse.Namespace) -> dict[str, str]:
+    """{config or task field: the flag that set it} for the flags given on this command line."""
+    given: dict[str, str] = {}
+    rows = [(flag, field) for flag, field, *_ in (*_TRAIN_FLAGS, *_NTM_FLAGS, *_LSTM_FLAGS)]
+    rows += [(flag, field) for flag, field, _ in _CLIP_FLAGS]
+    rows += [("--optimizer", "optimizer"), ("--num-sequences", "num_sequences")]
+    for flag, field in rows:
+        if getattr(args, field, None) is not None:
+            given[field] = flag
+    if args.command == "eval":
+        given["batch_size"] = "--batch-size"
+    given["seed"] = "--seed"  # its only source (the default is 0)
+    for key, value in vars(args).items():
+        if key.startswith("task__") and value is not None:
+            given[key[len("task__") :]] = "--" + key[len("task__") :].replace("_", "-")
+    for item in getattr(args, "task_option", None) or []:
+        key = item.partition("=")[0].strip()
+        given[key] = f"--task-option {key}"
+    return given
+
+
+def name_the_flag(message: str, given: dict[str, str]) -> str:
+    """``message`` (a config's "field: ..." error) led by the flag the user gave.
+
+    "M: must be ..." becomes "--memory-width (M): must be ..."; a message about a field the
+    user did not set but that names one they did ("shift_range: ... exceed N = 2 rows" after
+    ``--memory-rows 2``) is led by that flag: "--memory-rows (N): shift_range: ...".
+    """
+    head, sep, rest = message.partition(": ")
+    if not sep or message.startswith("--"):
+        return message  # already names its flag (or is no "field: ..." message)
+    field = head.rsplit(".", 1)[-1]  # CopyTask.bits -> bits
+    if field in given:
+        return f"{given[field]} ({head}): {rest}"
+    problem = message.split("accepted:", 1)[0]  # not the list of accepted values
+    found = [re.search(rf"(?<![\w.-]){re.escape(f)}(?![\w-])", problem) for f in given]
+    mentioned = sorted((m.start(), m.group()) for m in found if m)
+    if mentioned:
+        field = mentioned[0][1]  # the first one the message names
+        return f"{given[field]} ({field}): {message}"
+    return message
+
+
 _ERRORS = (ValueError, TypeError, CheckpointError, FileNotFoundError, FloatingPointError)
 
 
@@ -508,12 +576,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"ntm-nb: error: {err}", file=sys.stderr)
         return 2
+    if argv and argv[0] == "sweep":  # its own parser: every train flag passes through
+        return sweep_main(argv[1:], validate=build_parser().parse_args)
     args = build_parser().parse_args(argv)
     args.argv = argv  # recorded in checkpoints
     try:
         return _COMMANDS[args.command](args)
     except _ERRORS as err:
-        print(f"ntm-nb {args.command}: error: {err}", file=sys.stderr)
+        message = str(err)
+        if isinstance(err, (ValueError, TypeError)) and not isinstance(err, CheckpointError):
+            message = name_the_flag(message, _given_flags(args))
+        print(f"ntm-nb {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -64,6 +64,7 @@ def _check_memory_and_w(memory: Tensor, w: Tensor) -> tuple[int, int, int]:
         raise ValueError(f"memory: N and M must be >= 1, got shape {tuple(memory.shape)}")
     check_shape("w", w, (2, 3), f"(B, N) = ({B}, {N})", last=N)
     check_same_batch(memory=memory, w=w)
+    check_finite("memory", memory)
     check_distribution("w", w)
     return B, N, M
 

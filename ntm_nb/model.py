@@ -34,7 +34,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from ntm_nb._checks import check_choice, check_positive_int
+from ntm_nb._checks import (
+    check_cast_finite,
+    check_choice,
+    check_finite,
+    check_float,
+    check_positive_int,
+)
 from ntm_nb.addressing import _address
 from ntm_nb.controller import CONTROLLERS, ControllerState
 from ntm_nb.heads import HeadParams, Heads
@@ -42,10 +48,21 @@ from ntm_nb.memory import _read, _write
 
 MEMORY_INITS = ("constant", "learned", "random")
 
+#: Accepted ranges of the float fields of ``NTMConfig`` (checked in ``__post_init__``).
+#: memory_init_value: memory contents live on the scale of what the heads write (add
+#: vectors are tanh, in [-1, 1]); initial_focus: a logit, 0 = uniform; beyond 100 the
+#: initial weighting is already one-hot to float32's precision (e^-100 ~ 4e-44).
+FLOAT_RANGES = {"memory_init_value": (-1.0, 1.0), "initial_focus": (0.0, 100.0)}
+
 
 @dataclass
 class NTMConfig:
-    """Hyper-parameters of an NTM; the defaults are the paper's copy-task setup."""
+    """Hyper-parameters of an NTM; the defaults are the paper's copy-task setup.
+
+    Every field is checked when the config is made: sizes are integers, names are known,
+    and the float fields are finite and inside ``FLOAT_RANGES`` (a NaN or an Inf there
+    would only show up later, as NaN logits that look like a learning-rate problem).
+    """
 
     input_size: int = 9  # bits per input step (copy: 8 data bits + 1 delimiter)
     output_size: int = 8  # bits per output step (copy: 8 data bits)
@@ -58,8 +75,8 @@ class NTMConfig:
     M: int = 20  # memory word width; the paper uses 20 for every task
     shift_range: int = 1  # shifts over offsets -shift_range..shift_range
     memory_init: str = "constant"  # "constant" (Collier & Beel), "learned" or "random"
-    memory_init_value: float = 1e-6  # value of the constant initial memory
-    initial_focus: float = 10.0  # logit of row 0 in the initial weightings (0 = uniform)
+    memory_init_value: float = 1e-6  # value of the constant initial memory, in [-1, 1]
+    initial_focus: float = 10.0  # logit of row 0 in the initial weightings: 0 (uniform) to 100
 
     def __post_init__(self) -> None:
         for name in ("input_size", "output_size", "controller_size", "controller_layers", "N", "M"):
@@ -76,6 +93,8 @@ class NTMConfig:
             )
         check_choice("controller", self.controller, tuple(CONTROLLERS))
         check_choice("memory_init", self.memory_init, MEMORY_INITS)
+        for name, (low, high) in FLOAT_RANGES.items():  # a NaN here would be a NaN loss later
+            check_float(name, getattr(self, name), low, high)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -289,6 +308,8 @@ class NTM(nn.Module):
         return self._unroll
 
     def _check_input(self, x: Any) -> Tensor:
+        """Type, shape and finiteness of x (once per call: the step itself has no checks),
+        cast to the model's device and dtype."""
         if not isinstance(x, Tensor):
             raise TypeError(
                 f"x: expected a torch.Tensor of shape (B, T, input_size), got {type(x).__name__}"
@@ -300,7 +321,15 @@ class NTM(nn.Module):
             raise ValueError(
                 f"x: needs at least one sequence and one time step, got shape {tuple(x.shape)}"
             )
-        return x.to(device=self.r0.device, dtype=self.r0.dtype)
+        return check_cast_finite("x", x, self.r0)
+
+    @staticmethod
+    def _check_state(state: NTMState) -> None:
+        """A given state must be finite (a NaN in it would silently become NaN logits)."""
+        for name, t in (("memory", state.memory), ("w", state.w), ("r", state.r)):
+            check_finite(f"state.{name}", t)
+        for i, t in enumerate(state.controller):
+            check_finite(f"state.controller[{i}]", t)
 
     def forward(
         self, x: Tensor, return_trace: bool = False, state: NTMState | None = None
@@ -310,6 +339,8 @@ class NTM(nn.Module):
         B, T, _ = x.shape
         if state is None:
             state = self.initial_state(B)
+        else:
+            self._check_state(state)
         # The compiled step serves training (gradients on); evaluation and traces run eagerly,
         # which avoids a second compilation for every new batch size or for no_grad.
         use_compiled = self._compiled and not return_trace and torch.is_grad_enabled()

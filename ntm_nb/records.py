@@ -3,14 +3,14 @@
 This module imports nothing from the package, so ``train``, ``checkpoint``, ``viz`` and the
 widgets can all use these classes without importing each other.
 
-==============  ==========================================================================
-class           holds
-==============  ==========================================================================
-``EvalResult``  held-out performance: wrong bits, loss, cross-entropy (and the optimum)
-``History``     learning curves: training records and held-out evaluations over steps
-``TrainState``  what a run needs to continue exactly: step, optimizer, batch generator
-``TrainResult`` what ``train`` returns: the model, its history, how the run ended
-==============  ==========================================================================
+===============  ==========================================================================
+class            holds
+===============  ==========================================================================
+``EvalResult``   held-out performance: wrong bits, loss, cross-entropy (and the optimum)
+``History``      learning curves: training records and held-out evaluations over steps
+``TrainState``   what a run needs to continue exactly: step, optimizer, batch generator
+``TrainResult``  what ``train`` returns: the model, its history, how the run ended
+===============  ==========================================================================
 """
 
 from __future__ import annotations

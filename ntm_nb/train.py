@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +34,12 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ntm_nb._checks import check_choice, check_positive_int
-from ntm_nb.checkpoint import save
+from ntm_nb.checkpoint import save, weights_folder
 from ntm_nb.model import is_ntm, warn_compile_failed
 from ntm_nb.optim import OPTIMIZERS, make_optimizer
 from ntm_nb.records import EvalResult, History, TrainResult, TrainState
-from ntm_nb.tasks import TASKS, Task, bit_errors, check_fits, task_class
+from ntm_nb.tasks import TASKS, Batch, Task, bit_errors, check_fits, task_class
+from ntm_nb.tasks.base import check_seed
 
 __all__ = [
     "TrainConfig",
@@ -46,6 +50,7 @@ __all__ = [
     "bit_errors",
     "evaluate",
     "train",
+    "check_writable",
     "make_optimizer",
     "OPTIMIZERS",
     "EvalResult",
@@ -58,6 +63,21 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 # Configuration
 # ----------------------------------------------------------------------------------------
+def _check_number(
+    config: Any, name: str, accepted: str, ok: Callable[[float], bool], none: bool
+) -> None:
+    """``config.name`` must be a finite real number passing ``ok`` (or None where allowed)."""
+    value = getattr(config, name)
+    if value is None and none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected {accepted}, got {value!r}")
+    if not (math.isfinite(value) and ok(value)):
+        raise ValueError(f"{name}: must be {accepted}, got {value!r}")
+    if not isinstance(value, (int, float)):
+        setattr(config, name, float(value))  # numpy numbers become plain floats (for JSON)
+
+
 @dataclass
 class TrainConfig:
     """How to train; the defaults are the paper's (batch 1, RMSProp 1e-4, clip +-10)."""
@@ -86,30 +106,29 @@ class TrainConfig:
         for name in ("batch_size", "log_every", "eval_every", "eval_sequences", "unroll"):
             check_positive_int(name, getattr(self, name))
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("lr", "momentum", "clip_value", "clip_norm", "target_cost"):
-            value = getattr(self, name)
-            if (value is not None or name in ("lr", "momentum")) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))
-            ):
-                raise TypeError(f"{name}: expected a number, got {value!r}")
-        if not 0 < self.lr < 1:
-            raise ValueError(f"lr: must be a number in (0, 1), got {self.lr!r}")
-        if not 0 <= self.momentum < 1:
-            raise ValueError(f"momentum: must lie in [0, 1), got {self.momentum!r}")
-        for name in ("clip_value", "clip_norm"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ValueError(f"{name}: must be > 0 or None, got {value!r}")
+        self.seed = check_seed("seed", self.seed)
+        self.eval_seed = check_seed("eval_seed", self.eval_seed)
+        # (field, the accepted values in words, the test, None allowed): finite numbers only
+        for name, accepted, ok, none in (
+            ("lr", "a number in (0, 1)", lambda v: 0 < v < 1, False),
+            ("momentum", "a number in [0, 1)", lambda v: 0 <= v < 1, False),
+            ("clip_value", "a finite number > 0, or None (no clipping)", lambda v: v > 0, True),
+            ("clip_norm", "a finite number > 0, or None (no clipping)", lambda v: v > 0, True),
+            (
+                "target_cost",
+                "a finite number >= 0, or None (no early stop)",
+                lambda v: v >= 0,
+                True,
+            ),
+            ("max_seconds", "a finite number > 0, or None (no time limit)", lambda v: v > 0, True),
+        ):
+            _check_number(self, name, accepted, ok, none)
+        if not isinstance(self.compile, bool):
+            raise TypeError(f"compile: expected True or False, got {self.compile!r}")
         if self.threads is not None:
             check_positive_int("threads", self.threads)
         if self.checkpoint_every is not None:
             check_positive_int("checkpoint_every", self.checkpoint_every)
-        if self.max_seconds is not None and not (
-            isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0
-        ):
-            raise ValueError(f"max_seconds: must be a number > 0 or None, got {self.max_seconds!r}")
-        if self.target_cost is not None and self.target_cost < 0:
-            raise ValueError(f"target_cost: must be >= 0 or None, got {self.target_cost!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -168,49 +187,66 @@ def masked_loss(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     return (bce * weight).sum() / (weight.sum() * y.shape[-1]).clamp_min(1)
 
 
-def _eval_batches(
-    task: Task, num_sequences: int, batch_size: int, seed: int
-) -> list[tuple[Tensor, Tensor, Tensor]]:
+def _eval_stream(task: Task, num_sequences: int, batch_size: int, seed: int) -> Iterator[Batch]:
+    """The held-out batches, drawn one at a time from a generator seeded with ``seed``."""
     # held-out sequences are drawn independently: with same_length a whole batch of
     # them would share one length, and the cost would be that length's
     task = task.for_evaluation()
     generator = torch.Generator().manual_seed(seed)
-    batches, left = [], num_sequences
+    left = num_sequences
     while left > 0:
         b = min(batch_size, left)
-        batches.append(task.sample(b, generator))
+        yield task.sample(b, generator)
         left -= b
-    return batches
+
+
+def _eval_batches(task: Task, num_sequences: int, batch_size: int, seed: int) -> list[Batch]:
+    """The held-out batches, all at once (``train``'s small set, reused at every evaluation)."""
+    return list(_eval_stream(task, num_sequences, batch_size, seed))
 
 
 @torch.no_grad()
-def _evaluate_batches(
-    model: nn.Module, task: Task, batches: list[tuple[Tensor, Tensor, Tensor]]
-) -> EvalResult:
+def _evaluate_batches(model: nn.Module, task: Task, batches: Iterable[Batch]) -> EvalResult:
+    """Evaluate on ``batches``, one at a time: a stream is never held in memory at once."""
     was_training = model.training
     model.eval()
-    device = next(model.parameters()).device
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else torch.device("cpu")
     n, bits, nats, masked_bits = 0, 0.0, 0.0, 0.0
-    for x, y, mask in batches:
-        x, y, mask = x.to(device), y.to(device), mask.to(device)
-        logits = model(x)
-        bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none") * mask.unsqueeze(-1)
-        nats += float(bce.sum())
-        masked_bits += float(mask.sum()) * y.shape[-1]
-        bits += float(bit_errors(logits, y, mask).sum())
-        n += x.shape[0]
-    optimal = None
-    costs = [task.optimal_cost(x, y, m) for x, y, m in batches]
-    if costs and all(c is not None for c in costs):
-        optimal = sum(c * x.shape[0] for c, (x, _, _) in zip(costs, batches)) / n
-    model.train(was_training)
+    optimal: float | None = 0.0  # the sum of the batches' optimal costs, each times its size
+    try:
+        for x, y, mask in batches:
+            cost = task.optimal_cost(x, y, mask) if optimal is not None else None
+            optimal = None if cost is None else optimal + cost * x.shape[0]
+            x, y, mask = x.to(device), y.to(device), mask.to(device)
+            logits = model(x)
+            bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+            nats += float((bce * mask.unsqueeze(-1)).sum())
+            masked_bits += float(mask.sum()) * y.shape[-1]
+            bits += float(bit_errors(logits, y, mask).sum())
+            n += x.shape[0]
+    finally:
+        model.train(was_training)
     return EvalResult(
         bits_per_sequence=bits / n,
         loss=nats / max(masked_bits, 1.0),
         cost_bits=nats / math.log(2) / n,
         num_sequences=n,
-        optimal_cost_bits=optimal,
+        optimal_cost_bits=None if optimal is None else optimal / n,
     )
+
+
+def _check_task_and_model(model: object, task: object) -> None:
+    if not isinstance(task, Task):
+        raise TypeError(
+            f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}"
+        )
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model: expected an NTM or LSTMBaseline (a torch.nn.Module), got "
+            f"{type(model).__name__}"
+        )
+    check_fits(model, task)
 
 
 def evaluate(
@@ -224,14 +260,13 @@ def evaluate(
 
     Runs without gradients and in eval mode (the model's mode is restored afterwards).
     Every sequence is drawn independently: a task's ``same_length`` is set to ``False``.
+    The batches are drawn one at a time, so memory does not grow with ``num_sequences``.
     """
     check_positive_int("num_sequences", num_sequences)
     check_positive_int("batch_size", batch_size)
-    if not isinstance(task, Task):
-        raise TypeError(
-            f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}"
-        )
-    return _evaluate_batches(model, task, _eval_batches(task, num_sequences, batch_size, seed))
+    seed = check_seed("seed", seed)
+    _check_task_and_model(model, task)
+    return _evaluate_batches(model, task, _eval_stream(task, num_sequences, batch_size, seed))
 
 
 def _backward(loss: Tensor) -> None:
@@ -245,6 +280,70 @@ def _is_compile_error(err: BaseException) -> bool:
 
 
 Callback = Callable[[dict[str, Any]], Any]
+_TRAIN_ARGUMENTS = ("config", "state", "callbacks", "checkpoint_dir", "progress", "command")
+
+
+def _train_config(config: object, overrides: dict[str, Any]) -> TrainConfig:
+    """``config`` (None: the defaults) with ``overrides``, each checked."""
+    if config is None:
+        config = TrainConfig()
+    elif not isinstance(config, TrainConfig):
+        raise TypeError(
+            f"config: expected a TrainConfig (or None: the defaults), got {type(config).__name__}"
+        )
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise TypeError(
+            f"train: unknown keyword argument(s) {', '.join(unknown)}; accepted: the TrainConfig "
+            f"fields {', '.join(fields)}, and {', '.join(_TRAIN_ARGUMENTS)}"
+        )
+    return dataclasses.replace(config, **overrides) if overrides else config
+
+
+def check_writable(folder: Path, name: str) -> None:
+    """A ``ValueError`` naming ``name`` unless files can be written into ``folder``."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{name}: {str(folder)!r} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValueError(f"{name}: cannot write into {str(folder)!r}: {err.strerror}") from None
+
+
+def _check_train_arguments(
+    state: object, callbacks: object, checkpoint_dir: object, progress: object, command: object
+) -> tuple[Callback, ...]:
+    """Check ``train``'s other arguments before any work; returns the callbacks as a tuple."""
+    if state is not None and not isinstance(state, TrainState):
+        raise TypeError(
+            "state: expected a TrainState (from ntm_nb.checkpoint.load_train_state) or None, "
+            f"got {type(state).__name__}"
+        )
+    if (
+        callable(callbacks)
+        or not isinstance(callbacks, (list, tuple))
+        or not all(callable(cb) for cb in callbacks)
+    ):
+        raise TypeError(
+            "callbacks: expected a list or tuple of functions, each called with a dict "
+            f"(one function goes in a list: callbacks=[f]), got {callbacks!r}"
+        )
+    if not isinstance(progress, bool):
+        raise TypeError(f"progress: expected True or False, got {progress!r}")
+    if command is not None and not isinstance(command, str):
+        raise TypeError(f"command: expected a str or None, got {type(command).__name__}")
+    if checkpoint_dir is not None:
+        if not isinstance(checkpoint_dir, (str, os.PathLike)):
+            raise TypeError(
+                "checkpoint_dir: expected a folder (a str or pathlib.Path) or None, got "
+                f"{type(checkpoint_dir).__name__}"
+            )
+        # before the first step: a run is never lost at its end
+        check_writable(weights_folder(checkpoint_dir), "checkpoint_dir")
+    return tuple(callbacks)
 
 
 def train(
@@ -276,16 +375,9 @@ def train(
         progress: show a tqdm progress bar (a widget in Jupyter, text in a terminal).
         command: the command line recorded in checkpoints (default: ``sys.argv``).
     """
-    config = config or TrainConfig()
-    if overrides:
-        config = dataclasses.replace(config, **overrides)
-    if not isinstance(task, Task):
-        raise TypeError(
-            f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}"
-        )
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model: expected an NTM or LSTMBaseline, got {type(model).__name__}")
-    check_fits(model, task)
+    config = _train_config(config, overrides)
+    _check_task_and_model(model, task)
+    callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     if config.compile and is_ntm(model) and not model.is_compiled:

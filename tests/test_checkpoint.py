@@ -337,7 +337,11 @@ def test_json_whose_model_config_differs_from_the_weights(saved):
     record = json.loads(record_path.read_text())
     record["model_config"]["N"] = 16
     record_path.write_text(json.dumps(record))
-    with _raises_naming(record_path, "does not match"):
+    with _raises_naming(record_path, "does not match its record_sha256"):
+        load(saved)
+    del record["record_sha256"]  # an edit kept on purpose: the config is still compared
+    record_path.write_text(json.dumps(record))
+    with _raises_naming(record_path, "its model config does not match model.safetensors"):
         load(saved)
 
 
@@ -420,10 +424,22 @@ def test_truncated_train_state(saved):
         load_train_state(saved, load(saved), _resume_config("adam"))
 
 
+def _without_manifest(folder: Path) -> None:
+    """Make the record one written before checkpoints had a manifest."""
+    path = folder / "model.json"
+    record = json.loads(path.read_text())
+    for key in ("files", "save_id", "record_sha256"):
+        del record[key]
+    path.write_text(json.dumps(record))
+
+
 def test_train_state_with_broken_metadata(saved):
     state = saved / "train_state.safetensors"
     tensors = safetensors.torch.load_file(str(state))
     save_file(tensors, str(state), metadata={"format": FORMAT, "optimizer": "Adam", "scalars": "{"})
+    with _raises_naming(state, "differs from those model.json records"):  # another file
+        load_train_state(saved, load(saved), _resume_config("adam"))
+    _without_manifest(saved)  # an old checkpoint: the metadata itself is checked
     with _raises_naming(state, "training state does not match"):
         load_train_state(saved, load(saved), _resume_config("adam"))
 
@@ -446,13 +462,13 @@ def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatc
     new = _ntm()
     written: list[str] = []
 
-    def failing_save_file(tensors, filename, metadata=None):
+    def failing_write_file(path, data):
         # write part of a file, as a crash midway would, then fail
-        Path(filename).write_bytes(b"\x00" * 100)
-        written.append(str(filename))
+        Path(path).write_bytes(data[:100])
+        written.append(str(path))
         raise error
 
-    monkeypatch.setattr(checkpoint_module, "save_file", failing_save_file)
+    monkeypatch.setattr(checkpoint_module, "write_file", failing_write_file)
     with pytest.raises(type(error)):
         save(new, tmp_path, task=COPY, command="new")
     monkeypatch.undo()
@@ -468,13 +484,15 @@ def test_a_failed_save_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatc
 
 def test_a_failed_json_write_keeps_the_old_record(tmp_path, monkeypatch):
     save(_ntm(), tmp_path, command="old")
-    original = Path.write_text
+    original = checkpoint_module.write_file
 
-    def failing_write_text(self, *args, **kwargs):
-        original(self, '{"format": "trunc')  # a partial write
+    def failing_json_write(path, data):
+        if "model.json" not in Path(path).name:
+            return original(path, data)
+        Path(path).write_bytes(b'{"format": "trunc')  # a partial write
         raise OSError("disk full")
 
-    monkeypatch.setattr(Path, "write_text", failing_write_text)
+    monkeypatch.setattr(checkpoint_module, "write_file", failing_json_write)
     with pytest.raises(OSError):
         save(_ntm(), tmp_path, command="new")
     monkeypatch.undo()

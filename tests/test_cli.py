@@ -322,11 +322,11 @@ def test_error_bad_number(capsys, tmp_path):
 
 def test_error_invalid_training_setting(capsys, tmp_path):
     result = run(capsys, "train", "copy", "--steps", "-1", *TINY, "--out", tmp_path / "x")
-    _assert_one_line_error(*result, "ntm-nb train: error: steps")
+    _assert_one_line_error(*result, "ntm-nb train: error: --steps: must be an integer >= 1")
     result = run(
         capsys, "train", "copy", "--steps", "1", "--lr", "5", *TINY, "--out", tmp_path / "x"
     )
-    _assert_one_line_error(*result, "lr")
+    _assert_one_line_error(*result, "--lr (lr): must be a number in (0, 1)")
 
 
 def test_error_missing_checkpoint(capsys, tmp_path):

@@ -57,29 +57,33 @@ After that the task works wherever a built-in one does: ``make_task``, ``train``
 ``TrainingDashboard``, checkpoints, and the command line
 (``ntm-nb train reverse_copy --task-module my_tasks``).
 
-=========================  ========  ====================================================
-member                     needed    what it is
-=========================  ========  ====================================================
-``name``                   yes       a class attribute, a Python identifier
-``input_size``             yes       channels of ``x`` (a property)
-``output_size``            yes       channels of ``y``; targets are bits in {0, 1}
-``sample(B, generator)``   yes       one batch ``(x, y, mask)`` (table above), drawn only
-                                     from ``generator``
-``to_dict()``              dataclass the fields, for checkpoints (a dataclass has it);
-                                     ``make_task(name, **task.to_dict())`` rebuilds it
-``size_setting``           explorers a ``SizeSetting``: the slider of ``TraceExplorer`` and
-                                     ``GeneralizationExplorer`` (None: no slider)
-``training_range()``       with it   (low, high) of that setting in training
-``sized(size, extra)``     with it   the task with every sequence at that size
-``extra_setting``,         optional  a second slider (repeat copy's repeat count)
+==========================  =========  ====================================================
+member                      needed     what it is
+==========================  =========  ====================================================
+``name``                    yes        a class attribute, a Python identifier
+``input_size``              yes        channels of ``x`` (a property)
+``output_size``             yes        channels of ``y``; targets are bits in {0, 1}
+``sample(B, generator)``    yes        one batch ``(x, y, mask)`` (table above), drawn only
+                                       from ``generator``
+``to_dict()``               dataclass  the fields, for checkpoints (a dataclass has it);
+                                       ``make_task(name, **task.to_dict())`` rebuilds it
+``size_setting``            explorers  a ``SizeSetting``: the slider of ``TraceExplorer`` and
+                                       ``GeneralizationExplorer`` (None: no slider)
+``training_range()``        with it    (low, high) of that setting in training
+``sized(size, extra)``      with it    the task with every sequence at that size
+``extra_setting``,          optional   a second slider (repeat copy's repeat count)
 ``extra_training_range()``
-``measure``                optional  ``"bits_per_sequence"`` (wrong bits, the default) or
-                                     ``"cost_bits"`` (cross-entropy: N-grams)
-``optimal_cost(x, y, m)``  optional  the best possible cost on a batch, where known
-``presets``                optional  a ``TaskPresets``: how ``preset(name)`` trains it
-``for_evaluation()``       optional  the task with sequences drawn independently (the
-                                     default turns a ``same_length`` field off)
-=========================  ========  ====================================================
+``measure``                 optional   ``"bits_per_sequence"`` (wrong bits, the default) or
+                                       ``"cost_bits"`` (cross-entropy: N-grams)
+``optimal_cost(x, y, m)``   optional   the best possible cost on a batch, where known
+``presets``                 optional   a ``TaskPresets``: how ``preset(name)`` trains it
+``for_evaluation()``        optional   the task with sequences drawn independently (the
+                                       default turns a ``same_length`` field off)
+==========================  =========  ====================================================
+
+A ``sample`` of your own can start with ``check_batch_size(B)`` and
+``check_generator(generator)``, as the built-in ones do: a bad argument then gets an
+error that names it.
 """
 
 from ntm_nb.tasks.base import (
@@ -90,7 +94,9 @@ from ntm_nb.tasks.base import (
     Task,
     TaskPresets,
     bit_errors,
+    check_batch_size,
     check_fits,
+    check_generator,
     make_task,
     register,
     task_class,
@@ -118,6 +124,8 @@ __all__ = [
     "make_task",
     "bit_errors",
     "check_fits",
+    "check_batch_size",
+    "check_generator",
     "CopyTask",
     "RepeatCopyTask",
     "AssociativeRecallTask",

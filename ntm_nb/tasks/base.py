@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import inspect
 import numbers
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -27,6 +28,9 @@ __all__ = [
     "make_task",
     "bit_errors",
     "check_fits",
+    "check_batch_size",
+    "check_generator",
+    "check_seed",
     "MEASURES",
 ]
 
@@ -57,6 +61,35 @@ def draw_counts(
 
 def check_batch_size(batch_size: int) -> int:
     return check_positive_int("batch_size", batch_size)
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """``generator`` must be ``None`` (the global RNG) or a CPU ``torch.Generator``."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            "generator: expected a torch.Generator (e.g. torch.Generator().manual_seed(0)) "
+            f"or None (the global RNG), got {type(generator).__name__} {generator!r}"
+        )
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(
+            "generator: expected a CPU torch.Generator (tasks make their tensors on the CPU), "
+            f"got one on {generator.device}"
+        )
+    return generator
+
+
+#: Seeds accepted everywhere (``torch.Generator.manual_seed`` takes up to 64 bits).
+SEED_RANGE = (0, 2**64 - 1)
+
+
+def check_seed(name: str, seed: object) -> int:
+    """``seed`` must be an integer in [0, 2**64 - 1]; returns it as a plain ``int``."""
+    accepted = "an integer in [0, 2**64 - 1]"
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name}: expected {accepted}, got {seed!r}")
+    if not SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        raise ValueError(f"{name}: must be {accepted}, got {seed}")
+    return int(seed)
 
 
 def bit_errors(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
@@ -111,6 +144,7 @@ class TaskPresets:
     fast_lr: float = 1e-3  # the fast preset's NTM learning rate (Adam)
     fast_lstm_lr: float = 1e-3  # ... and the LSTM baseline's
     fast_task: dict[str, Any] = field(default_factory=dict)  # task fields the fast preset sets
+    target_cost: float | None = None  # "solved": held-out cost <= this (sweeps stop there)
 
 
 class Task(abc.ABC):
@@ -220,6 +254,11 @@ def register(cls: T) -> T:
             f"register: {cls.__name__}.measure must be one of {', '.join(map(repr, MEASURES))}, "
             f"got {cls.measure!r}"
         )
+    if inspect.isabstract(cls):
+        missing = ", ".join(sorted(cls.__abstractmethods__))
+        raise TypeError(
+            f"register: {cls.__name__} does not define {missing} (see the Task contract)"
+        )
     old = TASKS.get(name)
     if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
         raise ValueError(
@@ -232,6 +271,10 @@ def register(cls: T) -> T:
 
 def task_class(name: str) -> type[Task]:
     """The task class registered as ``name``; a ``ValueError`` naming the accepted ones."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"task: expected a task name, one of {', '.join(map(repr, TASKS))}; got {name!r}"
+        )
     if name not in TASKS:
         raise ValueError(
             f"unknown task {name!r}; accepted: {', '.join(map(repr, TASKS))} (a task of your "

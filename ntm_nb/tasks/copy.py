@@ -16,6 +16,7 @@ from ntm_nb.tasks.base import (
     Task,
     TaskPresets,
     check_batch_size,
+    check_generator,
     draw_counts,
     random_bits,
     register,
@@ -57,6 +58,7 @@ class CopyTask(Task):
         fast_eval_every=100,
         fast_lr=2e-3,  # 2e-3 is fastest for copy; the longer tasks are steadier at 1e-3
         fast_task={"same_length": True},
+        target_cost=0.1,
     )
     bits: int = 8  # width of each random binary vector
     min_len: int = 1  # shortest sequence (paper: 1)
@@ -86,6 +88,7 @@ class CopyTask(Task):
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         B = check_batch_size(batch_size)
+        check_generator(generator)
         lengths = draw_counts(self.min_len, self.max_len, B, self.same_length, generator)  # (B,)
         L = int(lengths.max())
         steps = torch.arange(L)
@@ -166,6 +169,7 @@ class RepeatCopyTask(Task):
         fast_steps=20000,
         fast_eval_every=500,
         fast_task={"same_length": True},
+        target_cost=0.1,
     )
     bits: int = 8  # width of each random binary vector
     min_len: int = 1  # shortest sequence (paper: 1)
@@ -217,6 +221,7 @@ class RepeatCopyTask(Task):
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         B = check_batch_size(batch_size)
+        check_generator(generator)
         same = self.same_length
         lengths = draw_counts(self.min_len, self.max_len, B, same, generator)  # (B,)
         repeats = draw_counts(self.min_repeats, self.max_repeats, B, same, generator)  # (B,)

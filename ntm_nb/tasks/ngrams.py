@@ -11,7 +11,15 @@ import torch
 from torch import Tensor
 
 from ntm_nb._checks import check_positive_int
-from ntm_nb.tasks.base import Batch, SizeSetting, Task, TaskPresets, check_batch_size, register
+from ntm_nb.tasks.base import (
+    Batch,
+    SizeSetting,
+    Task,
+    TaskPresets,
+    check_batch_size,
+    check_generator,
+    register,
+)
 
 __all__ = ["NGramsTask", "ngram_optimal_predictions", "ngram_optimal_cost"]
 
@@ -86,6 +94,7 @@ class NGramsTask(Task):
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         B = check_batch_size(batch_size)
+        check_generator(generator)
         n, C = self.n, 2 ** (self.n - 1)
         table = torch.sin(0.5 * math.pi * torch.rand(B, C, generator=generator)) ** 2  # Beta(½,½)
         coins = torch.rand(B, self.length, generator=generator)  # one uniform per bit

@@ -14,6 +14,7 @@ from ntm_nb.tasks.base import (
     Task,
     TaskPresets,
     check_batch_size,
+    check_generator,
     random_bits,
     register,
 )
@@ -83,6 +84,7 @@ class PrioritySortTask(Task):
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         B = check_batch_size(batch_size)
+        check_generator(generator)
         n_in, n_out, bits = self.num_inputs, self.num_outputs, self.bits
         data = random_bits((B, n_in, bits), generator)  # (B, n_in, bits)
         priority = torch.rand(B, n_in, generator=generator) * 2 - 1  # uniform in [-1, 1)

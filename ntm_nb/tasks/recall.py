@@ -15,6 +15,7 @@ from ntm_nb.tasks.base import (
     Task,
     TaskPresets,
     check_batch_size,
+    check_generator,
     draw_counts,
     random_bits,
     register,
@@ -85,6 +86,7 @@ class AssociativeRecallTask(Task):
         fast_steps=20000,
         fast_eval_every=500,
         fast_task={"same_length": True},
+        target_cost=0.1,
     )
     bits: int = 6  # width of each vector of an item
     item_len: int = 3  # vectors per item
@@ -119,6 +121,7 @@ class AssociativeRecallTask(Task):
 
     def sample(self, batch_size: int, generator: torch.Generator | None = None) -> Batch:
         B = check_batch_size(batch_size)
+        check_generator(generator)
         n_items = draw_counts(self.min_items, self.max_items, B, self.same_length, generator)
         K = int(n_items.max())
         il, S, bits = self.item_len, self.item_len + 1, self.bits

@@ -33,11 +33,19 @@ The ``*_with_handles`` variants return ``(figure, handles)`` where ``handles`` i
 dataclass of the artists a widget needs to update.
 """
 
-from ntm_nb.viz import addressing, base, sequences, tasks, trained
+from ntm_nb.viz import addressing, base, sequences, sweeps, tasks, trained
 from ntm_nb.viz.addressing import *  # noqa: F403
 from ntm_nb.viz.base import *  # noqa: F403
 from ntm_nb.viz.sequences import *  # noqa: F403
+from ntm_nb.viz.sweeps import *  # noqa: F403
 from ntm_nb.viz.tasks import *  # noqa: F403
 from ntm_nb.viz.trained import *  # noqa: F403
 
-__all__ = [*base.__all__, *addressing.__all__, *sequences.__all__, *trained.__all__, *tasks.__all__]
+__all__ = [
+    *base.__all__,
+    *addressing.__all__,
+    *sequences.__all__,
+    *trained.__all__,
+    *tasks.__all__,
+    *sweeps.__all__,
+]

@@ -4,6 +4,7 @@ line and a figure rendered into an ``Image``), which every explorer and the dash
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,14 @@ from torch import Tensor
 
 from ntm_nb import viz
 
-__all__ = ["Tool", "default_memory", "focused_weighting", "shift_distribution"]
+__all__ = [
+    "Tool",
+    "guarded",
+    "control_name",
+    "default_memory",
+    "focused_weighting",
+    "shift_distribution",
+]
 
 _STYLE = {"description_width": "110px"}  # aligned columns of controls
 _WIDTH = "360px"
@@ -121,10 +129,46 @@ class Tool:
             format="png", layout=widgets.Layout(width="100%", max_width=f"{width}px")
         )
 
+    def _static_png(self) -> bytes:
+        """The picture shown where no kernel runs the widget (GitHub, nbviewer, HTML)."""
+        return bytes(self.image.value)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
+        """The live widget, plus a static PNG of its figure and a short text form.
+
+        A front end with the widget manager (JupyterLab, Voila) shows the widget; one
+        without a kernel (GitHub, nbviewer, ``jupyter nbconvert --to html``) shows the PNG.
+        """
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = repr(self)  # short and stable (the container's repr holds PNG bytes)
+        png = self._static_png()
+        if png:
+            bundle["image/png"] = base64.b64encode(png).decode("ascii")
         return bundle
+
+    def _report(self, what: str, err: BaseException) -> None:
+        """Show a bad value's error in the status line; the tool stays usable."""
+        message = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        self.status.value = f"{what}: {message} (not applied)"
+
+
+def guarded(tool: Tool, what: Callable[[dict], str], handler: Callable[[dict], None]):
+    """An observer that runs ``handler(change)`` and shows any error in ``tool``'s status
+    line instead of raising inside the widget machinery (where it would be lost)."""
+
+    def callback(change: dict) -> None:
+        try:
+            handler(change)
+        except Exception as err:  # shown to the user; the next valid value recomputes all
+            tool._report(what(change), err)
+
+    return callback
+
+
+def control_name(change: dict) -> str:
+    """The control behind a change, for messages: its description, else its class."""
+    owner = change.get("owner")
+    return getattr(owner, "description", "") or type(owner).__name__
 
 
 class _Explorer(Tool):
@@ -154,11 +198,11 @@ class _Explorer(Tool):
         self._refresh()
 
     def _make_callback(self, handler: Callable[[], None]) -> Callable[[dict], None]:
-        def callback(change: dict) -> None:
+        def run(change: dict) -> None:
             handler()
             self._refresh()
 
-        return callback
+        return guarded(self, control_name, run)
 
     def _refresh(self) -> None:
         self._draw()

@@ -18,7 +18,7 @@ from ntm_nb.model import NTM, NTMConfig, is_ntm
 from ntm_nb.records import History, TrainResult, TrainState
 from ntm_nb.tasks import TASKS, make_task, task_class
 from ntm_nb.train import TrainConfig, make_optimizer, preset, train
-from ntm_nb.widgets.base import _STYLE, _WIDTH, Tool
+from ntm_nb.widgets.base import _STYLE, _WIDTH, Tool, control_name, guarded
 
 __all__ = ["TrainingDashboard"]
 
@@ -169,11 +169,17 @@ class TrainingDashboard(Tool):
         self._apply_preset(size=size, heads=heads, batch_size=batch_size, lr=lr)
         self._new_model()
         for control in self._architecture + (self.seed,):
-            control.observe(self._on_architecture, names="value")
-        self.start_button.on_click(lambda _: self.start())
-        self.stop_button.on_click(lambda _: self.stop())
-        self.save_button.on_click(lambda _: self.save())
-        self.new_button.on_click(lambda _: self._on_new())
+            control.observe(guarded(self, control_name, self._on_architecture), names="value")
+        for button, action in (
+            (self.start_button, self.start),
+            (self.stop_button, self.stop),
+            (self.save_button, self.save),
+            (self.new_button, self._on_new),
+        ):
+            # a click's error is shown in the status line, not lost in the widget machinery
+            button.on_click(
+                guarded(self, lambda _, b=button: b.description, lambda _, a=action: a())
+            )
         self.widget = widgets.VBox(
             [
                 widgets.HBox([self.task_name, self.model_kind]),
@@ -272,6 +278,15 @@ class TrainingDashboard(Tool):
         return self._running
 
     def _train_config(self) -> TrainConfig:
+        """The next run's settings from the controls; a bad value raises ``ValueError``."""
+        lr = self.lr.value
+        if not isinstance(lr, (int, float)) or not 0 < lr < 1:  # also catches NaN
+            raise ValueError(f"learning rate: must be a number in (0, 1), got {lr!r}")
+        for control in (self.steps, self.batch_size, self.seed):
+            if not isinstance(control.value, int):
+                raise ValueError(
+                    f"{control.description}: expected an integer, got {control.value!r}"
+                )
         done = self.state.step if self.state is not None else 0
         return TrainConfig(
             steps=done + int(self.steps.value),
@@ -288,11 +303,29 @@ class TrainingDashboard(Tool):
         )
 
     def start(self, wait: bool = False) -> None:
-        """Train for ``.steps`` more steps in a background thread (``wait``: until done)."""
+        """Train for ``.steps`` more steps in a background thread (``wait``: until done).
+
+        A bad setting (say a learning rate of NaN) raises ``ValueError`` naming it, shows
+        it in the status line and leaves the dashboard as it was: ready to start again."""
         with self._lock:
             if self._running:
                 return
             self._running = True
+        try:
+            self._prepare_run()
+        except BaseException as err:
+            self._report("start", err)
+            self._running = False  # nothing started: the dashboard stays usable
+            self.start_button.disabled, self.stop_button.disabled = False, True
+            for control in self._architecture:
+                control.disabled = self.state is not None and self.state.step > 0
+            raise
+        self._thread = threading.Thread(target=self._run, args=(self.config,), daemon=True)
+        self._thread.start()
+        if wait:
+            self.wait()
+
+    def _prepare_run(self) -> None:
         self._stop_requested = False
         self.error = None
         self.config = config = self._train_config()
@@ -309,10 +342,6 @@ class TrainingDashboard(Tool):
             control.disabled = True
         self.start_button.disabled, self.stop_button.disabled = True, False
         self._show_status("starting")
-        self._thread = threading.Thread(target=self._run, args=(config,), daemon=True)
-        self._thread.start()
-        if wait:
-            self.wait()
 
     def _run(self, config: TrainConfig) -> None:
         try:
@@ -418,6 +447,9 @@ class TrainingDashboard(Tool):
         if h.eval_bits:
             parts.append(f"held-out bits/seq {h.eval_bits[-1]:.2f}")
         self.status.value = " · ".join(parts)
+
+    def _static_png(self) -> bytes:
+        return bytes(self.curve_image.value)
 
     def __repr__(self) -> str:
         step = self.state.step if self.state is not None else 0

@@ -19,7 +19,7 @@ from ntm_nb.describe import head_rows
 from ntm_nb.model import is_ntm
 from ntm_nb.tasks import TASKS, SizeSetting, Task, bit_errors, check_fits, make_task, task_class
 from ntm_nb.train import evaluate
-from ntm_nb.widgets.base import _STYLE, _Explorer, _int_slider
+from ntm_nb.widgets.base import _STYLE, _Explorer, _int_slider, control_name, guarded
 
 __all__ = ["TraceExplorer", "GeneralizationExplorer"]
 
@@ -78,7 +78,7 @@ class _ModelExplorer(_Explorer):
     _quiet = False
 
     def _make_callback(self, handler: Callable[[], None]) -> Callable[[dict], None]:
-        def callback(change: dict) -> None:
+        def run(change: dict) -> None:
             if self._quiet:
                 return
             self._quiet = True
@@ -88,7 +88,7 @@ class _ModelExplorer(_Explorer):
                 self._quiet = False
             self._refresh()
 
-        return callback
+        return guarded(self, control_name, run)
 
     def _set_image_width(self) -> None:
         width = int(round(self._renderer.fig.bbox.width))
@@ -209,6 +209,9 @@ class TraceExplorer(_ModelExplorer):
         self.head.disabled = n == 1
 
     def _change_task(self) -> None:
+        if self._given:  # the menu holds only the given model's task: nothing to change
+            self.task_name.value = self.base_task.name
+            return
         model = pretrained.load(self.task_name.value)
         self._set_model(model, _task_for(self.task_name.value, model))
         self._set_size_controls(self.base_task, None, None, "trace_default")
@@ -403,6 +406,9 @@ class GeneralizationExplorer(_ModelExplorer):
         self.models = {"NTM": ntm.eval(), "LSTM": lstm.eval()}
 
     def _change_task(self) -> None:
+        if self._given:  # the menu holds only the given models' task: nothing to change
+            self.task_name.value = self.base_task.name
+            return
         self._load(self.task_name.value, None, None)
         self._set_size_controls(self.base_task, None, None, "generalization_default")
         self._compute()

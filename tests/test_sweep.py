@@ -1,0 +1,123 @@
+"""Sweeps on Ray Tune (ntm_nb.sweep): a two-trial sweep on a tiny model, its results and
+summary, a resumed sweep (finished trials kept, an unfinished one resumed exactly), the
+command line, and no Ray process left behind."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ntm_nb.checkpoint import load_record
+from ntm_nb.cli import main
+from ntm_nb.sweep import (
+    _wilson,
+    load_results,
+    parse_seeds,
+    sweep,
+    sweep_curves,
+    sweep_summary,
+)
+from ntm_nb.viz import plot_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+ray = pytest.importorskip("ray", reason="the sweep extra: pip install 'ntm_nb[sweep]'")
+
+TINY = ["--batch-size", "2", "--eval-every", "2", "--eval-sequences", "4", "--no-compile",
+        "--controller-size", "8", "--memory-rows", "8", "--memory-width", "4",
+        "--max-len", "2"]  # fmt: skip
+
+
+def _raylets() -> int:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return sum("raylet" in line and "grep" not in line for line in out.splitlines())
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """Ray on 2 CPUs, no dashboard, for the whole module; shut down (and checked) after."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+    assert _raylets() == 0, "a Ray process was left behind"
+
+
+def test_parse_seeds_and_the_wilson_interval():
+    assert parse_seeds("0:3") == [0, 1, 2] and parse_seeds("4,7") == [4, 7]
+    with pytest.raises(ValueError, match="--seeds"):
+        parse_seeds("a:b")
+    low, high = _wilson(9, 10)
+    assert 0.55 < low < 0.6 and 0.98 < high <= 1.0  # the Wilson 95% interval of 9/10
+
+
+def test_a_two_trial_sweep_then_a_resumed_one(local_ray, tmp_path):
+    out = tmp_path / "sw"
+    rows = sweep("copy", [0, 1], out=out, train_args=["--steps", "4", *TINY], verbose=0)
+    assert [r["seed"] for r in rows] == [0, 1]
+    with open(out / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert list(table[0]) == ["task", "seed", "solved", "steps_to_target", "sequences_to_target",
+                              "final_cost", "steps", "sequences", "wall_s"]  # fmt: skip
+    assert all(r["task"] == "copy" and r["steps"] == "4" for r in table)
+    assert json.loads((out / "results.json").read_text()) == rows
+    for r in rows:  # solved means a held-out evaluation reached copy's target (0.1)
+        assert r["solved"] == (r["steps_to_target"] is not None)
+    summary = sweep_summary(out)
+    assert summary[0]["trials"] == 2 and summary[0]["solved"] == sum(r["solved"] for r in rows)
+    curves = sweep_curves(out)
+    assert [name for name, _, _ in curves] == ["seed=0", "seed=1"]
+    assert len(plot_sweep(curves, target=0.1).axes) == 1
+
+    # an unfinished trial (as if the sweep was stopped): a checkpoint at step 2, no result
+    partial = out / "trials" / "seed=2"
+    first = ["train", "copy", "--seed", "2", "--out", str(partial), "--steps", "2",
+             "--no-progress", "--threads", "1", "--target-cost", "0.1", *TINY]  # fmt: skip
+    assert main(first) == 0
+    before = {r["seed"]: (out / "trials" / f"seed={r['seed']}" / "result.json").stat().st_mtime
+              for r in rows}  # fmt: skip
+    rows = sweep("copy", [0, 1, 2], out=out, train_args=["--steps", "4", *TINY], verbose=0)
+    assert [r["seed"] for r in rows] == [0, 1, 2]
+    for seed, mtime in before.items():  # finished trials are not run again
+        assert (out / "trials" / f"seed={seed}" / "result.json").stat().st_mtime == mtime
+    record = load_record(partial)
+    assert record["step"] == 4 and record["history"]["eval_step"][:1] == [2]  # resumed at 2
+    assert "--resume" in (partial / "train.log").read_text()
+
+
+def test_the_command_line_runs_a_grid_and_prints_the_summary(local_ray, tmp_path, capsys):
+    out = tmp_path / "grid"
+    code = main(["sweep", "copy", "--seeds", "0:1", "--set", "lr=1e-3,2e-3", "--out", str(out),
+                 "--steps", "2", *TINY])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    with open(out / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert sorted(r["lr"] for r in table) == ["1e-3", "2e-3"] and "lr" in list(table[0])[:3]
+    assert "lr=1e-3" in printed and "0/1 solved" in printed or "1/1 solved" in printed
+    assert main(["sweep", "--summary", str(out)]) == 0
+    assert "95% interval" in capsys.readouterr().out
+
+
+def test_a_bad_train_flag_fails_before_any_trial(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["sweep", "copy", "--out", str(tmp_path / "x"), "--batch-size", "zero"])
+    assert exit.value.code == 2 and not (tmp_path / "x").exists()
+    assert main(["sweep", "copy", "--seeds", "x", "--out", str(tmp_path / "y")]) == 2
+    assert "--seeds" in capsys.readouterr().err
+
+
+def test_the_shipped_sweeps_load_and_summarise():
+    """Every shipped sweep reads back, and its summary counts what its rows say."""
+    shipped = sorted((ROOT / "ntm_nb" / "pretrained" / "sweeps").glob("*/results.csv"))
+    assert shipped, "no shipped sweep"
+    for path in shipped:
+        rows = load_results(path.parent)
+        assert rows and all(isinstance(r["solved"], bool) for r in rows)
+        (summary,) = sweep_summary(rows)
+        assert summary["solved"] == sum(r["solved"] for r in rows)
+        assert summary["trials"] == len(rows) == len({r["seed"] for r in rows})
+        assert summary["ci95"][0] <= summary["rate"] <= summary["ci95"][1]
+        assert path.parent.name in (path.parents[1] / "README.md").read_text()
