@@ -90,6 +90,28 @@ class _ModelExplorer(_Explorer):
 
         return guarded(self, control_name, run)
 
+    def _task_and_size_controls(self, options: list[str], name: str, seed: int) -> None:
+        """The controls both explorers share: ``.task_name`` (fixed when models are given),
+        ``.length`` and ``.repeats`` (pointed at the task by ``_set_size_controls``), ``.seed``."""
+        self.task_name = widgets.Dropdown(
+            options=options,
+            value=name,
+            description="task",
+            style=_STYLE,
+            layout=widgets.Layout(width="300px"),
+            disabled=self._given,
+        )
+        self.length = _size_slider(_UNUSED, 0)
+        self.repeats = _size_slider(_UNUSED, 0)
+        self.seed = widgets.BoundedIntText(
+            value=seed,
+            min=0,
+            max=10**6,
+            description="sequence seed",
+            style=_STYLE,
+            layout=widgets.Layout(width="220px"),
+        )
+
     def _set_image_width(self) -> None:
         width = int(round(self._renderer.fig.bbox.width))
         self.image.layout.max_width = f"{width}px"
@@ -149,24 +171,7 @@ class TraceExplorer(_ModelExplorer):
         options = (
             [name] if self._given else sorted(set(_shipped("ntm")) | {name}, key=list(TASKS).index)
         )
-        self.task_name = widgets.Dropdown(
-            options=options,
-            value=name,
-            description="task",
-            style=_STYLE,
-            layout=widgets.Layout(width="300px"),
-            disabled=self._given,
-        )
-        self.length = _size_slider(_UNUSED, 0)
-        self.repeats = _size_slider(_UNUSED, 0)
-        self.seed = widgets.BoundedIntText(
-            value=seed,
-            min=0,
-            max=10**6,
-            description="sequence seed",
-            style=_STYLE,
-            layout=widgets.Layout(width="220px"),
-        )
+        self._task_and_size_controls(options, name, seed)
         self.head = widgets.Dropdown(
             description="heads", style=_STYLE, layout=widgets.Layout(width="220px")
         )
@@ -364,24 +369,7 @@ class GeneralizationExplorer(_ModelExplorer):
         self._load(task, ntm, lstm)
         shipped = set(_shipped("ntm")) & set(_shipped("lstm"))
         options = [name] if self._given else [n for n in self.tasks() if n in shipped | {name}]
-        self.task_name = widgets.Dropdown(
-            options=options,
-            value=name,
-            description="task",
-            style=_STYLE,
-            layout=widgets.Layout(width="300px"),
-            disabled=self._given,
-        )
-        self.length = _size_slider(_UNUSED, 0)
-        self.repeats = _size_slider(_UNUSED, 0)
-        self.seed = widgets.BoundedIntText(
-            value=seed,
-            min=0,
-            max=10**6,
-            description="sequence seed",
-            style=_STYLE,
-            layout=widgets.Layout(width="220px"),
-        )
+        self._task_and_size_controls(options, name, seed)
         self._set_size_controls(self.base_task, length, repeats, "generalization_default")
         self._compute()
         self._finish_setup(
