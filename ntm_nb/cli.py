@@ -85,8 +85,9 @@ _CLIP_FLAGS = (
     ("--clip-value", "clip_value", "clip each gradient element to +-VALUE (0 disables)"),
     ("--clip-norm", "clip_norm", "clip the global gradient norm (0 disables)"),
 )
+FAST_START_HELP = "train eagerly while the compiled step builds in the background (not bit-exact)"
 # The flags a --resume honours; the other settings are the saved run's.
-_RESUME_FIELDS = ("steps", "threads", "compile", "unroll", "checkpoint_every")
+_RESUME_FIELDS = ("steps", "threads", "compile", "fast_start", "unroll", "checkpoint_every")
 # (flag, config field, choices or type, help) of the NTM and of the LSTM baseline.
 _NTM_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--controller", "controller", tuple(CONTROLLERS), "NTM controller"),
@@ -289,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the eager step instead of the torch.compile'd one",
     )
+    t.add_argument("--fast-start", action="store_true", help=FAST_START_HELP)
     t.add_argument(
         "--max-minutes",
         type=float,
@@ -373,6 +375,10 @@ def _device(text: str) -> torch.device:
 # ----------------------------------------------------------------------------------------
 # The commands
 # ----------------------------------------------------------------------------------------
+def _compile_fields(args: argparse.Namespace) -> dict[str, bool]:
+    return {"compile": not args.no_compile, "fast_start": args.fast_start}
+
+
 def _new_model(args: argparse.Namespace, settings: dict[str, Any], task: Any) -> torch.nn.Module:
     sizes = {"input_size": task.input_size, "output_size": task.output_size}
     torch.manual_seed(args.seed)
@@ -403,7 +409,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for _, field, _ in _CLIP_FLAGS:
         if getattr(args, field) is not None:
             train_kw[field] = getattr(args, field) or None
-    train_kw["compile"] = not args.no_compile
+    train_kw.update(_compile_fields(args))
     if args.max_minutes is not None:
         train_kw["max_seconds"] = args.max_minutes * 60
     argv = getattr(args, "argv", None) or sys.argv[1:]
@@ -417,7 +423,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         saved_cfg = dict(record.get("train_config") or {})
         # only the flags given override the saved run (not the preset: a resume without
         # --steps trains to the saved run's total, not to the preset's)
-        given = {**_from_table(args, _TRAIN_FLAGS), "compile": not args.no_compile}
+        given = {**_from_table(args, _TRAIN_FLAGS), **_compile_fields(args)}
         saved_cfg.update({k: v for k, v in given.items() if k in _RESUME_FIELDS})
         if args.lr is not None:  # a new learning rate from here on (e.g. a final, lower phase)
             saved_cfg["lr"] = args.lr

@@ -25,7 +25,9 @@ Choices that the paper leaves open or departs from (Collier & Beel, 2018):
 
 from __future__ import annotations
 
+import copy
 import shutil
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -191,6 +193,7 @@ class NTM(nn.Module):
         self._steps_fn: Callable[[Tensor, NTMState], tuple[Tensor, NTMState]] = self.steps
         self._compiled = False
         self._unroll = 1
+        self._background: _BackgroundCompile | None = None
 
     # ------------------------------------------------------------------------------------
     def initial_state(self, batch_size: int, generator: torch.Generator | None = None) -> NTMState:
@@ -250,7 +253,13 @@ class NTM(nn.Module):
         return torch.stack(ys), state
 
     # ------------------------------------------------------------------------------------
-    def compile_step(self, enable: bool = True, unroll: int = 1, **compile_kwargs: Any) -> NTM:
+    def compile_step(
+        self,
+        enable: bool = True,
+        unroll: int = 1,
+        background: bool = False,
+        **compile_kwargs: Any,
+    ) -> NTM:
         """Use ``torch.compile(self.step)`` for training (calls with gradients enabled).
 
         ``unroll=K`` (K >= 2) also compiles ``steps``, K steps per compiled call, and runs
@@ -259,10 +268,22 @@ class NTM(nn.Module):
         CPU) for fewer calls per sequence: ~10-20% faster training steps at batch 64
         (benchmarks/README.md). Worth it for long runs, not for a one-minute one.
 
+        ``background=True`` (the fast start): training starts at once on the eager step
+        while a daemon thread compiles the same step on a copy of the model (so that the
+        training's updates never touch the tensors the compiler holds); at the first
+        training call after it is ready, the model switches to the compiled step, which
+        then needs no compilation of its own. ``is_compiled`` turns True at the switch.
+        The switch step depends on timing, so a run is not bit-for-bit repeatable (the
+        eager and compiled steps agree to ~1e-6, not exactly); leave it off where that
+        matters.
+
         Falls back to the eager step, with a one-line warning, where no compiler is
         available (e.g. no C++ toolchain) or compilation fails. Returns ``self``.
         """
         check_positive_int("unroll", unroll)
+        if not isinstance(background, bool):
+            raise TypeError(f"background: expected True or False, got {background!r}")
+        self._background = None
         if not enable:
             self._step_fn, self._steps_fn, self._compiled, self._unroll = (
                 self.step,
@@ -293,10 +314,36 @@ class NTM(nn.Module):
         # not populated"), measured on an H200.
         if self.r0.device.type == "cpu":
             compile_kwargs.setdefault("options", {"cpp_wrapper": True})
+        if background:
+            self.compile_step(False)
+            self._background = _BackgroundCompile(self, unroll, compile_kwargs)
+            return self
+        self._use_compiled(unroll, compile_kwargs)
+        return self
+
+    def _use_compiled(self, unroll: int, compile_kwargs: dict[str, Any]) -> None:
         self._step_fn = torch.compile(self.step, **compile_kwargs)
         self._steps_fn = torch.compile(self.steps, **compile_kwargs) if unroll > 1 else self.steps
         self._compiled, self._unroll = True, unroll
-        return self
+
+    def _poll_background(self, x: Tensor) -> None:
+        """Start the background compilation for x's batch, or switch to it once ready."""
+        bg = self._background
+        if bg is None:
+            return
+        if not bg.started:
+            bg.start(x)
+        elif bg.ready.is_set():
+            self._background = None
+            if bg.error is not None:
+                warn_compile_failed(bg.error, " in the background")
+            else:
+                self._use_compiled(bg.unroll, bg.compile_kwargs)
+
+    @property
+    def is_compiling(self) -> bool:
+        """True while a background compilation (``compile_step(background=True)``) is pending."""
+        return self._background is not None
 
     @property
     def is_compiled(self) -> bool:
@@ -343,6 +390,8 @@ class NTM(nn.Module):
             self._check_state(state)
         # The compiled step serves training (gradients on); evaluation and traces run eagerly,
         # which avoids a second compilation for every new batch size or for no_grad.
+        if self._background is not None and torch.is_grad_enabled() and not return_trace:
+            self._poll_background(x)
         use_compiled = self._compiled and not return_trace and torch.is_grad_enabled()
         step = self._step_fn if use_compiled else self.step
         # (T, B, input) with standard strides, so every x_t has the same strides whatever T
@@ -398,3 +447,49 @@ class NTM(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class _BackgroundCompile:
+    """``torch.compile`` of an NTM's step, built by a daemon thread on a copy of the model.
+
+    The thread calls the compiled step of the copy (forward and backward, with the shapes
+    of the first training batch), which compiles it; the copy's parameters are its own,
+    so the optimizer's in-place updates of the real model never meet the tensors that the
+    compiled graph saved for its backward. Dynamo keys what it compiled on the step's code
+    and guards on shapes and dtypes, not on the module object, so ``torch.compile`` of the
+    real model's step then finds the compiled graphs ready.
+    """
+
+    def __init__(self, model: NTM, unroll: int, compile_kwargs: dict[str, Any]) -> None:
+        self.shadow = copy.deepcopy(model)
+        self.unroll, self.compile_kwargs = unroll, compile_kwargs
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.started = False
+
+    def start(self, x: Tensor) -> None:
+        self.started = True
+        threading.Thread(
+            target=self._warm, args=(x.shape[0],), daemon=True, name="ntm_nb-compile"
+        ).start()
+
+    def _warm(self, batch_size: int) -> None:
+        shadow, unroll = self.shadow, self.unroll
+        try:
+            shadow._use_compiled(unroll, self.compile_kwargs)
+            with torch.enable_grad():
+                state = shadow.initial_state(batch_size)
+                x = shadow.r0.new_zeros(batch_size, shadow.config.input_size)
+                y, state, _ = shadow._step_fn(x, state)  # a first step (leaf state) ...
+                y, state, _ = shadow._step_fn(x, state)  # ... and a later one
+                total = y.sum() + state.memory.sum()
+                if unroll > 1:
+                    ys, state = shadow._steps_fn(x.expand(unroll, -1, -1).contiguous(), state)
+                    total = total + ys.sum()
+                params = [p for p in shadow.parameters() if p.requires_grad]
+                torch.autograd.grad(total, params, allow_unused=True)  # compiles the backward
+        except Exception as err:  # reported by the model at the next training call
+            self.error = err
+        finally:
+            self.shadow = None  # type: ignore[assignment]
+            self.ready.set()

@@ -86,3 +86,4 @@ class TrainResult:
     reached_target: bool = False  # stopped early at target_cost
     out_of_time: bool = False  # stopped at max_seconds
     final_eval: EvalResult | None = None
+    compiled_at_step: int | None = None  # steps this run trained eagerly before the compiled step

@@ -48,6 +48,7 @@ __all__ = [
     "format_summary",
     "load_results",
     "sweep_curves",
+    "write_curves",
     "parse_seeds",
     "sweep_main",
     "COLUMNS",
@@ -202,6 +203,8 @@ def sweep(
     args = list(train_args)
     if "--threads" not in args:
         args += ["--threads", "1"]  # one trial per core
+    if "--checkpoint-every" not in args:
+        args += ["--checkpoint-every", "500"]  # a stopped sweep resumes its trials from here
     if target is not None and "--target-cost" not in args:
         args += ["--target-cost", str(target)]
     try:
@@ -247,6 +250,7 @@ def sweep(
     errors = [str(r.error).strip().splitlines()[-1] for r in grid_result if r.error]
     rows = load_results(out, [Path(t["trial_dir"]) for t in trials])
     _write(out, rows, list((settings or {}).keys()))
+    write_curves(out)
     if errors:
         raise RuntimeError(f"{len(errors)} trial(s) failed; the first: {errors[0]}")
     return rows
@@ -374,10 +378,33 @@ def format_summary(summary: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: The learning-curve fields kept in a sweep's ``curves.json`` (the held-out evaluations).
+CURVE_FIELDS = ("eval_step", "eval_sequences", "eval_seconds", "eval_bits", "eval_cost_bits")
+
+
+def write_curves(out: str | Path) -> Path:
+    """Write ``out/curves.json``: every finished trial's held-out learning curve and outcome,
+    small enough to ship beside ``results.csv`` (the trials' folders hold the models)."""
+    out = Path(out)
+    record = {
+        name: {"solved": solved, "history": {k: getattr(h, k) for k in CURVE_FIELDS}}
+        for name, h, solved in sweep_curves(out)
+    }
+    path = out / "curves.json"
+    path.write_text(json.dumps(record, indent=None, separators=(",", ":")) + "\n")
+    return path
+
+
 def sweep_curves(out: str | Path) -> list[tuple[str, History, bool]]:
-    """(trial name, learning curves, solved) of every finished trial, for ``viz.plot_sweep``."""
+    """(trial name, learning curves, solved) of every finished trial, for ``viz.plot_sweep``:
+    from the trials' folders, or, for a shipped sweep without them, from ``curves.json``."""
+    out = Path(out)
     curves = []
-    for d in sorted((Path(out) / "trials").glob("*")):
+    if not (out / "trials").is_dir() and (out / "curves.json").is_file():
+        for name, item in json.loads((out / "curves.json").read_text()).items():
+            curves.append((name, History.from_dict(item["history"]), bool(item["solved"])))
+        return curves
+    for d in sorted((out / "trials").glob("*")):
         if (d / "result.json").is_file():
             row = json.loads((d / "result.json").read_text())
             history = History.from_dict(load_record(d).get("history") or {})

@@ -96,6 +96,7 @@ class TrainConfig:
     eval_seed: int = 12345  # seed of the held-out set (fixed: the same set every time)
     target_cost: float | None = None  # stop early once held-out bits/sequence <= this
     compile: bool = True  # use the compiled NTM step (falls back to eager if unavailable)
+    fast_start: bool = False  # train eagerly while the step compiles in the background
     unroll: int = 1  # compiled steps per call (2: ~10-20% faster steps, a longer compile)
     threads: int | None = None  # torch CPU threads for this run (None: leave as is)
     checkpoint_every: int | None = None  # save a checkpoint every this many steps
@@ -123,8 +124,9 @@ class TrainConfig:
             ("max_seconds", "a finite number > 0, or None (no time limit)", lambda v: v > 0, True),
         ):
             _check_number(self, name, accepted, ok, none)
-        if not isinstance(self.compile, bool):
-            raise TypeError(f"compile: expected True or False, got {self.compile!r}")
+        for name in ("compile", "fast_start"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         if self.threads is not None:
             check_positive_int("threads", self.threads)
         if self.checkpoint_every is not None:
@@ -380,8 +382,8 @@ def train(
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
-    if config.compile and is_ntm(model) and not model.is_compiled:
-        model.compile_step(unroll=config.unroll)
+    if config.compile and is_ntm(model) and not (model.is_compiled or model.is_compiling):
+        model.compile_step(unroll=config.unroll, background=config.fast_start)
     device = next(model.parameters()).device
     if state is None:
         state = TrainState(
@@ -453,6 +455,8 @@ def train(
             opt.step()
             state.step += 1
             gen_before = None  # the batch is used: a later interrupt keeps the generator as is
+            if result.compiled_at_step is None and getattr(model, "is_compiled", False):
+                result.compiled_at_step = state.step - 1  # steps run before the compiled one
             value = loss.item()
             if not math.isfinite(value):
                 raise FloatingPointError(

@@ -10,6 +10,7 @@ import torch
 
 import ntm_nb
 from ntm_nb import model as model_module
+from ntm_nb.train import masked_loss
 
 
 def small(**kw) -> ntm_nb.NTM:
@@ -161,3 +162,86 @@ def test_other_errors_in_the_backward_pass_are_not_swallowed(monkeypatch):
     task = ntm_nb.tasks.CopyTask(bits=8, min_len=1, max_len=3)
     with pytest.raises(RuntimeError, match="not a compiler error"):
         ntm_nb.train(m, task, steps=2, eval_every=2, eval_sequences=4, progress=False)
+
+
+# -- the fast start: eager at once, compiled in the background ---------------------------
+def test_fast_start_trains_eagerly_at_once_then_switches_to_the_compiled_step():
+    m = small(input_size=9, output_size=8).compile_step(background=True)
+    assert m.is_compiling and not m.is_compiled
+    task = ntm_nb.tasks.CopyTask(bits=8, min_len=2, max_len=2)
+    gen = torch.Generator().manual_seed(0)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    steps = 0
+    while not m.is_compiled and steps < 100_000:  # trains on while the thread compiles
+        x, y, mask = task.sample(4, gen)
+        loss = masked_loss(m(x), y, mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        steps += 1
+        if m.is_compiling:
+            m._background.ready.wait(0.05)  # keep the eager loop from starving the compiler
+    assert m.is_compiled and not m.is_compiling and steps >= 1  # the first step was eager
+    # the compiled step is the same model: equal outputs and gradients to the eager step
+    eager = small(input_size=9, output_size=8)
+    eager.load_state_dict(m.state_dict())
+    x = torch.rand(4, 5, 9)
+    out_fast, out_eager = m(x), eager(x)
+    torch.testing.assert_close(out_fast, out_eager, atol=1e-5, rtol=1e-5)
+    target = torch.rand(4, 5, 8).round()
+    m.zero_grad()  # the training loop's last gradients
+    torch.nn.functional.binary_cross_entropy_with_logits(out_fast, target).backward()
+    torch.nn.functional.binary_cross_entropy_with_logits(out_eager, target).backward()
+    for name, p in m.named_parameters():
+        torch.testing.assert_close(
+            p.grad, dict(eager.named_parameters())[name].grad, atol=1e-5, rtol=1e-4
+        )
+
+
+def test_train_with_fast_start_records_the_switch(monkeypatch):
+    m = small(input_size=9, output_size=8)
+    task = ntm_nb.tasks.CopyTask(bits=8, min_len=1, max_len=3)
+
+    def slow_callback(info):  # slow steps, so that the compiler finishes within the run
+        if m.is_compiling and m._background.started:
+            m._background.ready.wait(0.2)
+
+    result = ntm_nb.train(
+        m,
+        task,
+        steps=400,
+        batch_size=4,
+        log_every=1,
+        eval_every=400,
+        eval_sequences=4,
+        fast_start=True,
+        progress=False,
+        callbacks=[slow_callback],
+    )
+    assert result.step == 400 and m.is_compiled
+    assert result.compiled_at_step is not None and 1 <= result.compiled_at_step < 400
+
+
+def test_a_failing_background_compile_warns_once_and_stays_eager(monkeypatch):
+    def broken_compile(fn, **kwargs):
+        def run(*args, **kw):
+            raise RuntimeError("simulated compiler failure")
+
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    m = small().compile_step(background=True)
+    x = torch.rand(2, 3, 5)
+    m(x)  # starts the thread
+    m._background.ready.wait(30)
+    with pytest.warns(UserWarning, match="in the background"):
+        out = m(x)
+    assert not m.is_compiled and not m.is_compiling
+    torch.testing.assert_close(out, small()(x))
+
+
+def test_fast_start_is_checked():
+    with pytest.raises(TypeError, match="background: expected True or False"):
+        small().compile_step(background="yes")
+    with pytest.raises(TypeError, match="fast_start: expected True or False"):
+        ntm_nb.TrainConfig(fast_start=1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -70,6 +71,15 @@ def test_a_two_trial_sweep_then_a_resumed_one(local_ray, tmp_path):
     curves = sweep_curves(out)
     assert [name for name, _, _ in curves] == ["seed=0", "seed=1"]
     assert len(plot_sweep(curves, target=0.1).axes) == 1
+    # curves.json carries the same curves, for a shipped sweep without its trials' folders
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for name in ("results.csv", "curves.json"):
+        shutil.copy(out / name, shipped / name)
+    again = sweep_curves(shipped)
+    assert [(n, ok) for n, _, ok in again] == [(n, ok) for n, _, ok in curves]
+    for (_, h1, _), (_, h2, _) in zip(curves, again):
+        assert h2.eval_bits == h1.eval_bits and h2.eval_sequences == h1.eval_sequences
 
     # an unfinished trial (as if the sweep was stopped): a checkpoint at step 2, no result
     partial = out / "trials" / "seed=2"
@@ -121,3 +131,6 @@ def test_the_shipped_sweeps_load_and_summarise():
         assert summary["trials"] == len(rows) == len({r["seed"] for r in rows})
         assert summary["ci95"][0] <= summary["rate"] <= summary["ci95"][1]
         assert path.parent.name in (path.parents[1] / "README.md").read_text()
+        curves = sweep_curves(path.parent)  # every shipped sweep ships its learning curves
+        assert sorted(n for n, _, _ in curves) == sorted(f"seed={r['seed']}" for r in rows)
+        assert {n: ok for n, _, ok in curves} == {f"seed={r['seed']}": r["solved"] for r in rows}

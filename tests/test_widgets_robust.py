@@ -47,7 +47,14 @@ TOOLS = {
         TASK, ntm=_tiny_ntm(), lstm=_tiny_lstm(), num_sequences=2, length=3
     ),
     "TrainingDashboard": lambda: TrainingDashboard(
-        "copy", steps=1, size=8, memory_rows=8, eval_sequences=2, log_every=1, eval_every=1
+        "copy",
+        steps=1,
+        size=8,
+        memory_rows=8,
+        eval_sequences=2,
+        log_every=1,
+        eval_every=1,
+        compile=False,
     ),
 }
 SHOWS = (widgets.Image, widgets.Label, widgets.HTML, widgets.Button)

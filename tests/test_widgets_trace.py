@@ -250,6 +250,7 @@ TINY = dict(
     eval_every=4,
     eval_sequences=4,
     redraw_every=0.0,
+    compile=False,  # eager: a few steps need no compiler (the fast start is tested in test_compile)
 )
 
 

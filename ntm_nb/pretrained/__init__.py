@@ -22,6 +22,7 @@ from ntm_nb.tasks import TASKS
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("ntm", "lstm")
+SWEEPS = HERE / "sweeps"  # shipped sweeps: results.csv, curves.json, a few trials' models
 
 
 def path(name: str, kind: str = "ntm") -> Path:
@@ -41,6 +42,12 @@ def available() -> list[tuple[str, str]]:
         for kind in KINDS
         if (HERE / f"{name}-{kind}" / "model.safetensors").is_file()
     ]
+
+
+def sweeps() -> dict[str, Path]:
+    """The shipped sweeps (``ntm-nb sweep``), name -> folder; ``sweeps/README.md`` gives the
+    command that made each. Read one with ``ntm_nb.sweep_summary(folder)``."""
+    return {p.parent.name: p.parent for p in sorted(SWEEPS.glob("*/results.csv"))}
 
 
 def load(name: str, kind: str = "ntm", device: str = "cpu") -> nn.Module:

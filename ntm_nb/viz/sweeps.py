@@ -41,10 +41,11 @@ def plot_sweep(
         )  # fmt: skip
     if target is not None:
         ax.axhline(target, color="0.4", lw=0.8, ls="--", label=f"target {target:g}")
-        ax.legend(loc="upper right", fontsize=8, frameon=False)
+        ax.legend(loc="lower right", fontsize=8, frameon=False)  # solved curves end lower left
     positive = [y for _, h, _ in curves for y in as_history(h).eval_bits if y > 0]
     if positive and metric == "bits":
         ax.set_yscale("symlog", linthresh=0.1)
+        ax.set_ylim(bottom=0)  # costs are never negative: no empty mirrored half
     ax.set_xlabel("training sequences")
     ax.set_ylabel("held-out bits per sequence" if metric == "bits" else "cross-entropy, bits")
     ax.set_title(title or f"{solved} of {len(curves)} trials reached the target", fontsize=10)

@@ -29,7 +29,9 @@ class TrainingDashboard(Tool):
     Controls: ``.task_name``, ``.model_kind`` ("ntm-lstm", "ntm-feedforward", "lstm"),
     ``.size`` (controller units, or LSTM units per layer), ``.memory_rows`` (N) and
     ``.heads`` (read heads = write heads), then ``.batch_size``, ``.lr`` (Adam),
-    ``.steps`` (steps per run), ``.seed``, ``.compile`` (torch.compile; slow to start);
+    ``.steps`` (steps per run), ``.seed``, ``.compile`` (torch.compile, on by default with
+    the fast start: training begins on the eager step while the compiled one builds in
+    the background, and switches to it when ready);
     buttons ``.start_button``, ``.stop_button``, ``.save_button`` (to ``.path``) and
     ``.new_button`` (a fresh model from the controls).
     The model and task controls are locked once the model has trained (press "new
@@ -66,6 +68,7 @@ class TrainingDashboard(Tool):
         eval_sequences: int = 64,
         redraw_every: float = 1.0,
         path: str | None = None,
+        compile: bool = True,
     ) -> None:
         task_class(task)  # a clear error for an unknown task
         if kind not in self.KINDS:
@@ -130,8 +133,10 @@ class TrainingDashboard(Tool):
         self.seed = widgets.BoundedIntText(
             value=seed, min=0, max=10**6, description="seed", style=_STYLE, layout=box
         )
+        if not isinstance(compile, bool):
+            raise TypeError(f"compile: expected True or False, got {compile!r}")
         self.compile = widgets.Checkbox(
-            value=False,
+            value=compile,
             description="torch.compile",
             indent=False,
             layout=widgets.Layout(width="140px"),
@@ -300,6 +305,7 @@ class TrainingDashboard(Tool):
             eval_every=self.eval_every,
             eval_sequences=self.eval_sequences,
             compile=bool(self.compile.value),
+            fast_start=True,  # the first step at once; the compiled step takes over when built
         )
 
     def start(self, wait: bool = False) -> None:
