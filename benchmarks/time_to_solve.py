@@ -8,6 +8,10 @@ re-checks each saved model on 1,000 *fresh* sequences.
 
     python benchmarks/time_to_solve.py                 # seeds 0 1 2
     python benchmarks/time_to_solve.py --seeds 0 --warm-cache
+    python benchmarks/time_to_solve.py --ab --fast-start  # each seed without, then with a flag
+
+``--ab FLAG`` runs every seed twice, side by side, without and with ``FLAG`` (alternating
+which goes first), and prints the ratio of the median wall times (with / without).
 """
 
 from __future__ import annotations
@@ -92,6 +96,11 @@ def main() -> None:
         help="reuse torch.compile's on-disk cache (not a cold start)",
     )
     parser.add_argument(
+        "--ab",
+        metavar="FLAG",
+        help="run every seed without and with this train flag (e.g. --ab=--fast-start)",
+    )
+    parser.add_argument(
         "extra", nargs="*", help="extra arguments for `ntm-nb train copy` (after --)"
     )
     args = parser.parse_args()
@@ -106,18 +115,30 @@ def main() -> None:
     print(
         "|------|--------|--------|-------|-----------|---------------|-----------------|---------|"
     )
-    rows = []
+    rows, arms = [], {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in args.seeds:
-            r = run_seed(seed, Path(tmp), args.max_steps, args.warm_cache, args.extra)
-            rows.append(r)
-            print(
-                f"| {r['seed']:>4} | {r['wall_s']:>6.1f} | {str(r['solved']):>6} "
-                f"| {r['steps']:>5} | "
-                f"{r['sequences']:>9} | {r['heldout_bits']:>13.3f} | {r['fresh_bits']:>15.3f} | "
-                f"{r['peak_mb_so_far']:>7.0f} |",
-                flush=True,
-            )
+        for i, seed in enumerate(args.seeds):
+            order = [False] if not args.ab else ([False, True] if i % 2 == 0 else [True, False])
+            for with_flag in order:
+                extra = args.extra + ([args.ab] if with_flag else [])
+                tag = Path(tmp) / ("b" if with_flag else "a")
+                tag.mkdir(exist_ok=True)
+                r = run_seed(seed, tag, args.max_steps, args.warm_cache, extra)
+                rows.append(r)
+                arms[with_flag].append(r["wall_s"])
+                label = f" {args.ab if with_flag else '(without)'}" if args.ab else ""
+                print(
+                    f"| {r['seed']:>4} | {r['wall_s']:>6.1f} | {str(r['solved']):>6} "
+                    f"| {r['steps']:>5} | "
+                    f"{r['sequences']:>9} | {r['heldout_bits']:>13.3f} | "
+                    f"{r['fresh_bits']:>15.3f} | {r['peak_mb_so_far']:>7.0f} |{label}",
+                    flush=True,
+                )
+    if args.ab:
+        a, b = statistics.median(arms[False]), statistics.median(arms[True])
+        print(
+            f"\nmedian wall time without {args.ab}: {a:.1f} s, with: {b:.1f} s, ratio {b / a:.3f}"
+        )
     walls = [r["wall_s"] for r in rows]
     print(
         f"\nmedian wall time: {statistics.median(walls):.1f} s over {len(rows)} seeds "

@@ -51,6 +51,8 @@ __all__ = [
     "evaluate",
     "train",
     "check_writable",
+    "check_curriculum",
+    "curriculum_task",
     "make_optimizer",
     "OPTIMIZERS",
     "EvalResult",
@@ -101,6 +103,7 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads for this run (None: leave as is)
     checkpoint_every: int | None = None  # save a checkpoint every this many steps
     max_seconds: float | None = None  # stop cleanly after this much training time
+    curriculum_steps: int = 0  # grow the task's size range from its smallest over N steps (0: off)
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -131,6 +134,7 @@ class TrainConfig:
             check_positive_int("threads", self.threads)
         if self.checkpoint_every is not None:
             check_positive_int("checkpoint_every", self.checkpoint_every)
+        check_positive_int("curriculum_steps", self.curriculum_steps, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -271,6 +275,44 @@ def evaluate(
     return _evaluate_batches(model, task, _eval_stream(task, num_sequences, batch_size, seed))
 
 
+def check_curriculum(task: Task) -> None:
+    """A ``ValueError`` unless ``task`` has a size range for a curriculum to grow."""
+    try:
+        lo, hi = task.training_range()
+    except NotImplementedError:
+        raise ValueError(
+            f"curriculum_steps: task {task.name!r} has no size setting to grow; use 0 (off)"
+        ) from None
+    extra = task.extra_training_range() if task.extra_setting is not None else (0, 0)
+    if lo == hi and extra[0] == extra[1]:
+        raise ValueError(
+            f"curriculum_steps: task {task.name!r} trains at one size ({lo}), nothing to grow; "
+            "use 0 (off)"
+        )
+
+
+def curriculum_task(task: Task, step: int, steps: int, generator: torch.Generator) -> Task:
+    """The task of training step ``step`` (0-based) of a curriculum over ``steps`` steps.
+
+    The size (sequence length, items, ...; and repeat copy's repeat count) of the whole
+    batch is drawn uniformly, with ``generator``, from the low end of the task's training
+    range up to a top that grows linearly to the range's high end at step ``steps - 1``;
+    from then on the task is the task. So early batches are short and easy, and a run
+    sees the full range, one size per batch, for the rest of its steps.
+    """
+    if step >= steps:
+        return task
+    frac = (step + 1) / steps
+
+    def draw(lo: int, hi: int) -> int:
+        top = lo + round((hi - lo) * frac)
+        return int(torch.randint(lo, top + 1, (1,), generator=generator))
+
+    size = draw(*task.training_range())
+    extra = draw(*task.extra_training_range()) if task.extra_setting is not None else None
+    return task.sized(size, extra)
+
+
 def _backward(loss: Tensor) -> None:
     loss.backward()
 
@@ -379,6 +421,8 @@ def train(
     """
     config = _train_config(config, overrides)
     _check_task_and_model(model, task)
+    if config.curriculum_steps:
+        check_curriculum(task)
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -431,7 +475,10 @@ def train(
             # An interrupt (Ctrl-C) before this step's update must leave the batch undrawn,
             # so that a resumed run sees the same data as an uninterrupted one.
             gen_before = gen.get_state()
-            x, y, mask = (t.to(device) for t in task.sample(config.batch_size, gen))
+            source = task
+            if state.step < config.curriculum_steps:
+                source = curriculum_task(task, state.step, config.curriculum_steps, gen)
+            x, y, mask = (t.to(device) for t in source.sample(config.batch_size, gen))
             logits = model(x)
             loss = masked_loss(logits, y, mask)
             opt.zero_grad(set_to_none=True)

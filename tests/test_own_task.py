@@ -14,7 +14,8 @@ import torch
 
 from ntm_nb import NTM, LSTMBaseline, LSTMConfig, NTMConfig, evaluate, make_task, preset, train, viz
 from ntm_nb.checkpoint import load, save, task_from_record
-from ntm_nb.cli import import_task_module, main
+from ntm_nb.cli import main
+from ntm_nb.cli_parser import import_task_module
 from ntm_nb.tasks import TASKS, SizeSetting, Task, register
 from ntm_nb.widgets import GeneralizationExplorer, TraceExplorer, TrainingDashboard
 
