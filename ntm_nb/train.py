@@ -174,8 +174,11 @@ def preset(task: str | Task | type[Task], name: str = "fast", kind: str = "ntm")
     if name == "paper":
         train = {"batch_size": 1, "optimizer": "rmsprop", "lr": lr, "clip_value": 10.0}
         return {"model": model, "train": train, "task": {}}
+    if kind == "ntm" and p.fast_model is not None:
+        model = dict(p.fast_model)
     train = {
         **_FAST_TRAIN,
+        "batch_size": p.fast_batch_size,
         "lr": p.fast_lr if kind == "ntm" else p.fast_lstm_lr,
         "steps": p.fast_steps,
         "eval_every": p.fast_eval_every,

@@ -8,7 +8,9 @@ Everything is tiny and eager (``compile=False``): the whole file runs in seconds
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -16,6 +18,7 @@ import pytest
 import torch
 from torch import nn
 
+import ntm_nb.pretrained
 from ntm_nb import NTM, LSTMBaseline, LSTMConfig, NTMConfig, load, make_task
 from ntm_nb.checkpoint import load_record, load_train_state
 from ntm_nb.tasks import NGramsTask, Task, ngram_optimal_predictions
@@ -634,6 +637,16 @@ def test_presets_build_valid_configs_for_every_task():
     paper = preset("copy", "paper")["train"]
     assert paper["optimizer"] == "rmsprop" and paper["batch_size"] == 1 and paper["lr"] == 1e-4
     assert preset("priority_sort", "paper")["model"]["num_read_heads"] == 5
+
+
+def test_the_priority_sort_fast_preset_builds_the_shipped_models_architecture():
+    shipped = json.loads((Path(ntm_nb.pretrained.path("priority_sort")) / "model.json").read_text())
+    p = preset("priority_sort", "fast")
+    for key, value in p["model"].items():
+        assert shipped["model_config"][key] == value, key
+    assert p["train"]["batch_size"] == shipped["train_config"]["batch_size"] == 128
+    assert p["model"]["controller"] == "feedforward" and p["model"]["num_write_heads"] == 8
+    assert preset("copy", "fast")["train"]["batch_size"] == 32  # the others keep batch 32
     with pytest.raises(ValueError, match="task"):
         preset("sorting")
     with pytest.raises(ValueError, match="preset"):

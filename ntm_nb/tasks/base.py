@@ -144,6 +144,8 @@ class TaskPresets:
     fast_lr: float = 1e-3  # the fast preset's NTM learning rate (Adam)
     fast_lstm_lr: float = 1e-3  # ... and the LSTM baseline's
     fast_task: dict[str, Any] = field(default_factory=dict)  # task fields the fast preset sets
+    fast_model: dict[str, Any] | None = None  # NTMConfig fields of the fast preset (None: paper's)
+    fast_batch_size: int = 32  # the fast preset's batch
     target_cost: float | None = None  # "solved": held-out cost <= this (sweeps stop there)
 
 
