@@ -8,7 +8,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from ntm_nb import viz
+from ntm_nb import NTM, NTMConfig, make_task, viz
 
 
 def _w(N: int = 10, seed: int = 0) -> torch.Tensor:
@@ -219,8 +219,6 @@ def test_plot_learning_curve_of_an_empty_history():
 
 
 def test_plot_example_with_and_without_a_trace():
-    from ntm_nb import NTM, NTMConfig, make_task
-
     task = make_task("copy", bits=4, min_len=3, max_len=3)
     x, y, mask = task.sample(1, torch.Generator().manual_seed(0))
     model = NTM(
@@ -327,3 +325,49 @@ def test_head_weightings_sums_a_chosen_set_of_heads():
     )
     np.testing.assert_allclose(viz.head_weightings(trace, "write", 1), w[:, 1])
     np.testing.assert_allclose(viz.head_weightings(trace, "write"), np.clip(w.sum(1), 0, 1))
+
+
+# -- the trace step: each task's measure, and a short answer drawn large ----------------
+def _traced(task_name: str, size: int, **fields):
+    task = make_task(task_name, **fields).sized(size)
+    x, y, mask = task.sample(1, torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = NTM(NTMConfig(input_size=task.input_size, output_size=task.output_size, N=16, M=4))
+    with torch.no_grad():
+        logits, trace = model(x, return_trace=True)
+    return x, y, torch.sigmoid(logits), mask, trace
+
+
+def _crosses(fig: Figure) -> int:
+    return sum(len(line.get_xdata()) for ax in fig.axes for line in ax.lines
+               if line.get_marker() == "x")  # fmt: skip
+
+
+def test_answer_window_is_the_short_answer_at_the_end_and_the_query_before_it():
+    mask = torch.zeros(40)
+    mask[35:38] = 1
+    assert viz.answer_window(mask) == (31, 35, 38)  # 3 answer steps, 3 + 1 before
+    mask[10:38] = 1
+    assert viz.answer_window(mask) is None  # a long answer reads well in the time panels
+    assert viz.answer_window(torch.zeros(5)) is None
+
+
+def test_recall_at_many_items_shows_the_query_and_the_answer_large():
+    x, y, probs, mask, trace = _traced("associative_recall", 20)
+    window = viz.answer_window(mask)
+    assert window is not None and window[2] - window[1] == 3  # one item of 3 vectors
+    fig = viz.plot_trace_step(x, y, probs, mask, trace, 5)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "target" in titles and "output" in titles
+    assert any(t.startswith("query (t ") for t in titles)
+    short = viz.plot_trace_step(*_traced("associative_recall", 2)[:5], 0)
+    assert len(short.axes) == len(fig.axes) - 3  # two items: no zoom
+
+
+def test_a_task_judged_by_cross_entropy_gets_no_wrong_bit_crosses():
+    x, y, probs, mask, trace = _traced("ngrams", 60)
+    bits = viz.plot_trace_step(x, y, probs, mask, trace, 0)
+    assert _crosses(bits) > 0  # an untrained model thresholds many bits wrong
+    ce = viz.plot_trace_step(x, y, probs, mask, trace, 0, measure="cost_bits")
+    assert _crosses(ce) == 0
+    assert any("cross-entropy" in ax.get_title() for ax in ce.axes)

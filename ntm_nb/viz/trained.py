@@ -33,6 +33,7 @@ __all__ = [
     "TraceStepHandles",
     "plot_trace_step_with_handles",
     "update_trace_step",
+    "answer_window",
 ]
 
 # ----------------------------------------------------------------------------------------
@@ -360,6 +361,7 @@ def plot_trace_step_with_handles(
     *,
     rows: Sequence[int] | None = None,
     head: int | None = None,
+    measure: str = "bits_per_sequence",
 ) -> tuple[Figure, TraceStepHandles]:
     """Like ``plot_trace_step``; also returns the artists that ``update_trace_step`` moves."""
     xs, ys, ps = to_numpy(x, 2), to_numpy(y, 2), to_numpy(probs, 2)
@@ -374,22 +376,23 @@ def plot_trace_step_with_handles(
     fig = plt.figure(figsize=(min(4.5 + 0.22 * T, 12.0), 6.4), dpi=DPI)
     plt.close(fig)
     grid = fig.add_gridspec(5, 2, width_ratios=[3.2, 1.0])
+    window = answer_window(m)
     masked_cmap = plt.get_cmap(WEIGHT_CMAP).with_extremes(bad="#e3e8f0")
     time_axes = [fig.add_subplot(grid[i, 0]) for i in range(5)]
     for ax in time_axes[1:]:
         ax.sharex(time_axes[0])
     _time_image(time_axes[0], xs, "input x", "channel")
     _time_image(time_axes[1], ys, "target y", "channel")
+    bits = measure == "bits_per_sequence"  # else judged by cross-entropy: no wrong bits
     _time_image(
         time_axes[2],
         np.where(m[:, None] > 0, ps, np.nan),
-        "output (counted steps)",
+        "output (counted steps)" if bits else "output: P(bit = 1), judged by cross-entropy",
         "channel",
         cmap=masked_cmap,
     )
-    wrong_t, wrong_c = np.nonzero(((ps > 0.5) != (ys > 0.5)) & (m[:, None] > 0))
-    if len(wrong_t):
-        time_axes[2].plot(wrong_t, wrong_c, "x", color=ERROR_COLOR, ms=4, mew=1.0)
+    if bits:
+        _mark_wrong(time_axes[2], ps, ys, m)
     which = "all heads" if head is None else f"head {head + 1}"
     _rows_image(time_axes[3], w_read, rows, f"read weighting ({which})")
     _rows_image(time_axes[4], w_write, rows, f"write weighting ({which})")
@@ -397,7 +400,9 @@ def plot_trace_step_with_handles(
         ax.tick_params(labelbottom=False)
     time_axes[-1].set_xlabel("time step t")
     cursors = [ax.axvline(t, color=CURSOR_COLOR, lw=1.6, alpha=0.9) for ax in time_axes]
-    ax_m = fig.add_subplot(grid[:, 1])
+    ax_m = fig.add_subplot(grid[:, 1] if window is None else grid[:3, 1])
+    if window is not None:
+        _draw_query_and_answer(fig, grid[3:, 1], xs, ys, ps, m, window, bits)
     image = ax_m.imshow(
         memory[t, rows],
         cmap=MEMORY_CMAP,
@@ -440,6 +445,56 @@ def plot_trace_step_with_handles(
     return fig, TraceStepHandles(cursors, image, read_focus, write_focus, legend)
 
 
+def answer_window(mask: object, share: float = 0.15) -> tuple[int, int, int] | None:
+    """``(q0, a0, a1)`` where the counted steps a0..a1-1 are a short answer at the end of a
+    long sequence (at most ``share`` of it, e.g. associative recall at 20 items), and
+    q0..a0-1 the steps just before them (as many again, plus one: the query item and its
+    delimiter); ``None`` where the answer is long enough to read in the time panels."""
+    m = to_numpy(mask, 1)
+    counted = np.nonzero(m > 0)[0]
+    if len(counted) == 0 or len(counted) > share * len(m):
+        return None
+    a0, a1 = int(counted[0]), int(counted[-1]) + 1
+    return max(0, a0 - (a1 - a0) - 1), a0, a1
+
+
+def _mark_wrong(ax: Any, ps: np.ndarray, ys: np.ndarray, m: np.ndarray, t0: int = 0) -> None:
+    """A red cross on every wrongly thresholded counted bit (time shifted by ``t0``)."""
+    wrong_t, wrong_c = np.nonzero(((ps > 0.5) != (ys > 0.5)) & (m[:, None] > 0))
+    if len(wrong_t):
+        ax.plot(wrong_t - t0, wrong_c, "x", color=ERROR_COLOR, ms=4, mew=1.0)
+
+
+def _draw_query_and_answer(
+    fig: Figure,
+    cell: Any,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    ps: np.ndarray,
+    m: np.ndarray,
+    window: tuple[int, int, int],
+    bits: bool,
+) -> None:
+    """Beside the memory: the query (input steps q0..a0-1), then the target and the output
+    over the answer steps a0..a1-1, large enough to read where the time panels are long."""
+    q0, a0, a1 = window
+    sub = cell.subgridspec(1, 3, wspace=0.15, width_ratios=[a0 - q0, a1 - a0, a1 - a0])
+    panels = (
+        (xs[q0:a0], f"query (t {q0}-{a0 - 1})", q0),
+        (ys[a0:a1], "target", a0),
+        (ps[a0:a1], "output", a0),
+    )
+    for i, (data, title, t0) in enumerate(panels):
+        ax = fig.add_subplot(sub[0, i])
+        _time_image(ax, data, title, "channel" if i == 0 else "")
+        ax.set_xticks([0, data.shape[0] - 1], [str(t0), str(t0 + data.shape[0] - 1)])
+        ax.tick_params(labelsize=7)
+        if i:
+            ax.set_yticks([])
+        if i == 2 and bits:
+            _mark_wrong(ax, ps[a0:a1], ys[a0:a1], m[a0:a1])
+
+
 def update_trace_step(
     handles: TraceStepHandles,
     trace: Any,
@@ -466,6 +521,7 @@ def plot_trace_step(
     *,
     rows: Sequence[int] | None = None,
     head: int | None = None,
+    measure: str = "bits_per_sequence",
 ) -> Figure:
     """One sequence through an NTM, with a cursor at step ``t`` (the ``TraceExplorer``).
 
@@ -474,5 +530,11 @@ def plot_trace_step(
     cursor at step ``t``. Right: the memory after step ``t`` (same rows, same order), with
     arrows at the rows the read head (blue) and the write head (red) focus on at ``t``.
     ``head`` picks one head of each kind; ``None`` sums them. Arrays as in ``plot_example``.
+    ``measure`` is the task's (``Task.measure``): a task judged by cross-entropy (N-grams)
+    gets no wrong-bit crosses, since even the optimal predictor thresholds many bits wrong.
+    A short answer at the end of a long sequence (``answer_window``: associative recall at
+    many items) is also drawn large under the memory: the query, the target, the output.
     """
-    return plot_trace_step_with_handles(x, y, probs, mask, trace, t, rows=rows, head=head)[0]
+    return plot_trace_step_with_handles(
+        x, y, probs, mask, trace, t, rows=rows, head=head, measure=measure
+    )[0]
