@@ -37,6 +37,8 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--target-cost", "target_cost", float, "stop once held-out bits per sequence <= this"),
     ("--checkpoint-every", "checkpoint_every", int, "save a checkpoint every N steps"),
     ("--threads", "threads", int, "torch CPU threads"),
+    ("--warmup-steps", "warmup_steps", int, "raise the learning rate linearly over N steps"),
+    ("--lr-final", "lr_final", float, "then lower it linearly to this at the last step"),
     (
         "--curriculum-steps",
         "curriculum_steps",

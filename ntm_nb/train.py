@@ -52,6 +52,7 @@ __all__ = [
     "train",
     "check_writable",
     "check_curriculum",
+    "scheduled_lr",
     "curriculum_task",
     "make_optimizer",
     "OPTIMIZERS",
@@ -104,6 +105,8 @@ class TrainConfig:
     checkpoint_every: int | None = None  # save a checkpoint every this many steps
     max_seconds: float | None = None  # stop cleanly after this much training time
     curriculum_steps: int = 0  # grow the task's size range from its smallest over N steps (0: off)
+    warmup_steps: int = 0  # raise the lr linearly to lr over the first N steps (0: off)
+    lr_final: float | None = None  # then lower it linearly to this at the last step (None: off)
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -125,6 +128,7 @@ class TrainConfig:
                 True,
             ),
             ("max_seconds", "a finite number > 0, or None (no time limit)", lambda v: v > 0, True),
+            ("lr_final", "a number in (0, 1), or None (no decay)", lambda v: 0 < v < 1, True),
         ):
             _check_number(self, name, accepted, ok, none)
         for name in ("compile", "fast_start"):
@@ -135,6 +139,7 @@ class TrainConfig:
         if self.checkpoint_every is not None:
             check_positive_int("checkpoint_every", self.checkpoint_every)
         check_positive_int("curriculum_steps", self.curriculum_steps, 0)
+        check_positive_int("warmup_steps", self.warmup_steps, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -276,6 +281,19 @@ def evaluate(
     seed = check_seed("seed", seed)
     _check_task_and_model(model, task)
     return _evaluate_batches(model, task, _eval_stream(task, num_sequences, batch_size, seed))
+
+
+def scheduled_lr(config: TrainConfig, step: int) -> float:
+    """The learning rate of training step ``step`` (0-based): a linear warm-up from
+    ``lr / warmup_steps`` to ``lr`` over the first ``warmup_steps`` steps, then, with
+    ``lr_final``, a linear decay from ``lr`` to ``lr_final`` at step ``steps - 1``."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    if config.lr_final is None:
+        return config.lr
+    span = max(1, config.steps - 1 - config.warmup_steps)
+    frac = min(1.0, (step - config.warmup_steps) / span)
+    return config.lr + (config.lr_final - config.lr) * frac
 
 
 def check_curriculum(task: Task) -> None:
@@ -502,6 +520,9 @@ def train(
                 torch.nn.utils.clip_grad_value_(params, config.clip_value)
             if config.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_(params, config.clip_norm)
+            if config.warmup_steps or config.lr_final is not None:
+                for group in opt.param_groups:
+                    group["lr"] = scheduled_lr(config, state.step)
             opt.step()
             state.step += 1
             gen_before = None  # the batch is used: a later interrupt keeps the generator as is

@@ -1,5 +1,6 @@
-"""The curriculum (``TrainConfig.curriculum_steps``): early batches are drawn from the low end
-of the task's size range, which grows to the full range; a curriculum run resumes exactly."""
+"""The recipe's levers: the curriculum (``TrainConfig.curriculum_steps``: early batches are
+drawn from the low end of the task's size range, which grows to the full range) and the
+learning-rate schedule (``warmup_steps``, ``lr_final``); runs with either resume exactly."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 from ntm_nb import NTM, NTMConfig, load, make_task
 from ntm_nb.checkpoint import load_train_state
 from ntm_nb.cli import main
-from ntm_nb.train import TrainConfig, curriculum_task, train
+from ntm_nb.train import TrainConfig, curriculum_task, scheduled_lr, train
 
 COPY = make_task("copy", bits=4, min_len=1, max_len=10, same_length=True)
 
@@ -98,3 +99,40 @@ def test_curriculum_steps_is_checked_and_is_a_flag(tmp_path, capsys):
     assert code == 0, capsys.readouterr()
     record = json.loads((out / "model.json").read_text())
     assert record["train_config"]["curriculum_steps"] == 2
+
+
+def test_the_learning_rate_warms_up_then_decays_linearly():
+    cfg = TrainConfig(steps=10, lr=1e-3, warmup_steps=4, lr_final=1e-4)
+    lrs = [scheduled_lr(cfg, step) for step in range(10)]
+    assert lrs[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])
+    assert lrs[4] == pytest.approx(1e-3) and lrs[9] == pytest.approx(1e-4)
+    assert all(a > b for a, b in zip(lrs[4:], lrs[5:]))  # then down, linearly
+    assert scheduled_lr(TrainConfig(lr=2e-3), 500) == 2e-3  # no schedule: the lr itself
+
+
+def test_a_scheduled_run_sets_the_optimizers_lr_and_resumes_exactly(tmp_path):
+    cfg = config(curriculum_steps=0, warmup_steps=3, lr_final=1e-3)  # lr 3e-3 -> 1e-3
+    lrs: list[float] = []
+    straight = small_ntm()
+    train(straight, COPY, cfg, progress=False,
+          callbacks=[lambda info: lrs.append(info["step"])])  # fmt: skip
+    half = small_ntm()
+    train(half, COPY, config(curriculum_steps=0, warmup_steps=3, lr_final=1e-3, steps=4),
+          checkpoint_dir=tmp_path, progress=False)  # fmt: skip
+    resumed = load(tmp_path)
+    state = load_train_state(tmp_path, resumed, cfg)
+    assert state.optimizer.param_groups[0]["lr"] == pytest.approx(scheduled_lr(cfg, 3))
+    train(resumed, COPY, cfg, state=state, progress=False)
+    assert state.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3)  # the last step's
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+    plain = small_ntm()
+    train(plain, COPY, config(curriculum_steps=0), progress=False)  # no schedule: differs
+    assert any(not torch.equal(a, b) for a, b in zip(plain.parameters(), straight.parameters()))
+
+
+def test_the_schedule_flags_are_checked():
+    with pytest.raises(ValueError, match="warmup_steps"):
+        TrainConfig(warmup_steps=-1)
+    with pytest.raises(ValueError, match="lr_final"):
+        TrainConfig(lr_final=0.0)
