@@ -118,6 +118,23 @@ def _check_step(ex: TraceExplorer, t: int) -> None:
     assert f"step t = {t} " in ex.status.value
 
 
+def test_ngrams_is_judged_by_cross_entropy_against_the_optimum():
+    task = make_task("ngrams", length=30)
+    torch.manual_seed(0)
+    model = NTM(NTMConfig(input_size=1, output_size=1, controller_size=8, N=8, M=4))
+    ex = TraceExplorer(task, model, length=30)
+    status = ex.status.value
+    assert "cross-entropy at this step" in status and "optimum" in status
+    assert "wrong bits" not in status
+    total = float(ex.step_bits.sum())
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(ex.logits, ex.y, reduction="none")
+    assert total == pytest.approx(float((bce.sum(-1) * ex.mask).sum()) / np.log(2))
+    assert f"{total:.1f} bits" in status
+    crosses = [ln for ax in ex._handles.cursors[0].figure.axes for ln in ax.lines
+               if ln.get_marker() == "x"]  # fmt: skip
+    assert crosses == []  # no wrong-bit crosses for a task judged by cross-entropy
+
+
 def test_time_slider_moves_the_cursor_and_shows_that_steps_memory():
     task = make_task("copy", max_len=6)
     ex = TraceExplorer(task, tiny_ntm(task))
@@ -329,6 +346,17 @@ def test_changing_the_task_before_training_rebuilds_the_model():
     d.model_kind.value = "lstm"
     assert isinstance(d.model, LSTMBaseline) and d.memory_rows.disabled
     assert d.size.value == 256  # the preset's LSTM size for associative recall
+
+
+def test_picking_priority_sort_builds_its_fast_preset_the_shipped_models_recipe():
+    d = TrainingDashboard(steps=2, compile=False)
+    d.task_name.value = "priority_sort"
+    c = d.model.config
+    assert d.model_kind.value == "ntm-feedforward" and c.controller == "feedforward"
+    assert (c.controller_size, c.num_read_heads, c.num_write_heads) == (512, 8, 8)
+    assert c.memory_init == "learned" and d.batch_size.value == 128
+    d.task_name.value = "copy"  # back to a task whose preset has the LSTM controller
+    assert d.model_kind.value == "ntm-lstm" and d.model.config.controller_size == 100
 
 
 def test_new_model_starts_over():

@@ -29,7 +29,8 @@ by the package's own functions (``ntm_nb.memory``, ``ntm_nb.addressing``).
 Each control is watched with ``observe(..., names="value")``; a change recomputes only what
 depends on it, moves the existing plot artists (``ntm_nb.viz.update_*``) and re-renders
 the figure into an ``ipywidgets.Image`` (``.image``; in the browser an
-``img.widget-image``). Numbers are shown in a ``Label`` (``.status``). Drawing into an
+``img.widget-image``). Numbers are shown in a status line (``.status``, an ``HTML``
+widget of escaped text, which wraps; ``div.ntm-status``). Drawing into an
 ``Image`` rather than printing into an ``Output`` keeps nbval's strict mode happy and
 works the same in JupyterLab, Voila and tests.
 """

@@ -1,10 +1,16 @@
 """What every tool shares: aligned sliders, the explorers' inputs (a seeded memory, a
 focused weighting, a shift distribution) and the display base, ``Tool`` (a widget, a status
-line and a figure rendered into an ``Image``), which every explorer and the dashboard build on."""
+line and a figure rendered into an ``Image``), which every explorer and the dashboard build on.
+
+Every tool fits the window it is shown in, down to a 1366 x 768 laptop's JupyterLab
+(``tests/browser/test_fit.py``): rows of controls wrap, the controls sit beside the figure
+where there is room and above it where not, a figure is shown at its natural size or scaled
+down to the width there is (never up), and the status line wraps instead of being cut off."""
 
 from __future__ import annotations
 
 import base64
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +31,12 @@ __all__ = [
 
 _STYLE = {"description_width": "110px"}  # aligned columns of controls
 _WIDTH = "360px"
+_WRAP = {"flex_flow": "row wrap", "max_width": "100%"}  # a row that wraps where it is narrow
+
+
+def _row(children: list[widgets.Widget]) -> widgets.HBox:
+    """A row of controls that wraps onto more lines where the window is narrow."""
+    return widgets.HBox(children, layout=widgets.Layout(**_WRAP))
 
 
 def _int_slider(description: str, value: int, low: int, high: int) -> widgets.IntSlider:
@@ -115,19 +127,40 @@ def _fmt(v: Tensor) -> str:
 # ----------------------------------------------------------------------------------------
 class Tool:
     """The display base of every tool: ``.widget`` (the container a cell shows) and
-    ``.status`` (a one-line ``Label``). A tool shows itself when it is the last value of a
+    ``.status`` (the status line: an ``HTML`` widget holding the escaped text, which wraps
+    where a ``Label`` would cut it off). A tool shows itself when it is the last value of a
     cell; its text form is its short ``repr``, the same on every run (nbval compares it)."""
 
     widget: widgets.Box
-    status: widgets.Label
+    status: widgets.HTML
+
+    @staticmethod
+    def _status_line() -> widgets.HTML:
+        """The status line (``div.ntm-status`` in the page), empty until ``_set_status``."""
+        line = widgets.HTML(layout=widgets.Layout(max_width="100%"))
+        line.add_class("ntm-status")
+        return line
+
+    def _set_status(self, text: str) -> None:
+        self.status.value = html.escape(text, quote=False)
 
     @staticmethod
     def _image(width: int) -> widgets.Image:
         """An ``Image`` at the PNG's natural ``width`` in pixels where there is room, scaled
-        down (never up, which blurs) where not."""
+        down (never up, which blurs) where not. No side margins: at 100% of a narrow
+        window they would stick out of it."""
         return widgets.Image(
-            format="png", layout=widgets.Layout(width="100%", max_width=f"{width}px")
+            format="png",
+            layout=widgets.Layout(width=f"{width}px", max_width="100%", margin="2px 0"),
         )
+
+    @staticmethod
+    def _show_png(image: widgets.Image, png: bytes) -> None:
+        """Show ``png`` in ``image`` at its natural width (read from the PNG header)."""
+        width = int.from_bytes(png[16:20], "big")  # IHDR: the first chunk, width first
+        if width and image.layout.width != f"{width}px":
+            image.layout.width = f"{width}px"
+        image.value = png
 
     def _static_png(self) -> bytes:
         """The picture shown where no kernel runs the widget (GitHub, nbviewer, HTML)."""
@@ -149,7 +182,7 @@ class Tool:
     def _report(self, what: str, err: BaseException) -> None:
         """Show a bad value's error in the status line; the tool stays usable."""
         message = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-        self.status.value = f"{what}: {message} (not applied)"
+        self._set_status(f"{what}: {message} (not applied)")
 
 
 def guarded(tool: Tool, what: Callable[[dict], str], handler: Callable[[dict], None]):
@@ -178,9 +211,9 @@ class _Explorer(Tool):
     change calls the handler registered for it, then ``_refresh`` re-renders.
     """
 
-    widget: widgets.VBox
+    widget: widgets.Box
     image: widgets.Image
-    status: widgets.Label
+    status: widgets.HTML
 
     def _finish_setup(
         self,
@@ -189,10 +222,18 @@ class _Explorer(Tool):
         handlers: dict[widgets.Widget, Callable[[], None]],
     ) -> None:
         self._renderer = renderer
-        self.status = widgets.Label()
+        self.status = self._status_line()
         self.image = self._image(int(round(renderer.fig.bbox.width)))
-        controls = widgets.VBox([widgets.HBox(row) for row in rows])
-        self.widget = widgets.VBox([controls, self.status, self.image])
+        controls = widgets.VBox([_row(row) for row in rows])
+        #: the controls and the status line; the figure beside it where there is room
+        self.panel = widgets.VBox(
+            [controls, self.status],
+            layout=widgets.Layout(max_width="100%", margin="0 12px 0 0"),
+        )
+        self.widget = widgets.Box(
+            [self.panel, self.image],
+            layout=widgets.Layout(align_items="flex-start", **_WRAP),
+        )
         for control, handler in handlers.items():
             control.observe(self._make_callback(handler), names="value")
         self._refresh()
@@ -207,7 +248,7 @@ class _Explorer(Tool):
     def _refresh(self) -> None:
         self._draw()
         self.image.value = self._renderer.render()
-        self.status.value = self._describe()
+        self._set_status(self._describe())
 
     # Subclasses: move the artists to the current data / describe it in one line.
     def _draw(self) -> None:

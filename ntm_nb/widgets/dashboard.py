@@ -18,7 +18,7 @@ from ntm_nb.model import NTM, NTMConfig, is_ntm
 from ntm_nb.records import History, TrainResult, TrainState
 from ntm_nb.tasks import TASKS, make_task, task_class
 from ntm_nb.train import TrainConfig, make_optimizer, preset, train
-from ntm_nb.widgets.base import _STYLE, _WIDTH, Tool, control_name, guarded
+from ntm_nb.widgets.base import _STYLE, _WIDTH, _WRAP, Tool, _row, control_name, guarded
 
 __all__ = ["TrainingDashboard"]
 
@@ -97,7 +97,7 @@ class TrainingDashboard(Tool):
             value=kind,
             description="model",
             style=_STYLE,
-            layout=box,
+            layout=widgets.Layout(width="300px"),  # "NTM, LSTM controller" in full
         )
         self.size = widgets.BoundedIntText(
             value=1, min=1, max=4096, description="units", style=_STYLE, layout=box
@@ -153,9 +153,9 @@ class TrainingDashboard(Tool):
             style=_STYLE,
             layout=widgets.Layout(width="360px"),
         )
-        self.status = widgets.Label()
-        self.curve_image = self._image(720)
-        self.sample_image = self._image(800)
+        self.status = self._status_line()
+        self.curve_image = self._image(720)  # each set to its PNG's width when drawn
+        self.sample_image = self._image(720)
         self._architecture = (
             self.task_name,
             self.model_kind,
@@ -187,11 +187,11 @@ class TrainingDashboard(Tool):
             )
         self.widget = widgets.VBox(
             [
-                widgets.HBox([self.task_name, self.model_kind]),
-                widgets.HBox([self.size, self.memory_rows, self.heads]),
-                widgets.HBox([self.batch_size, self.lr]),
-                widgets.HBox([self.steps, self.seed, self.compile]),
-                widgets.HBox(
+                _row([self.task_name, self.model_kind]),
+                _row([self.size, self.memory_rows, self.heads]),
+                _row([self.batch_size, self.lr]),
+                _row([self.steps, self.seed, self.compile]),
+                _row(
                     [
                         self.start_button,
                         self.stop_button,
@@ -201,9 +201,13 @@ class TrainingDashboard(Tool):
                     ]
                 ),
                 self.status,
-                self.curve_image,
-                self.sample_image,
-            ]
+                # side by side where there is room
+                widgets.Box(
+                    [self.curve_image, self.sample_image],
+                    layout=widgets.Layout(align_items="flex-start", **_WRAP),
+                ),
+            ],
+            layout=widgets.Layout(max_width="100%"),
         )
 
     # -- building --------------------------------------------------------------------------
@@ -212,7 +216,7 @@ class TrainingDashboard(Tool):
         kind = "lstm" if self.model_kind.value == "lstm" else "ntm"
         p = preset(self.task_name.value, "fast", kind)
         model = p["model"]
-        default_size = model.get("hidden_size", 100) if kind == "lstm" else 100
+        default_size = model.get("hidden_size" if kind == "lstm" else "controller_size", 100)
         self.size.value = size if size is not None else default_size
         self.heads.value = heads if heads is not None else model.get("num_read_heads", 1)
         self.batch_size.value = batch_size if batch_size is not None else p["train"]["batch_size"]
@@ -242,6 +246,7 @@ class TrainingDashboard(Tool):
                     num_read_heads=self.heads.value,
                     num_write_heads=self.heads.value,
                     N=self.memory_rows.value,
+                    memory_init=p["model"].get("memory_init", "constant"),
                 )
             )
         self.history = History()
@@ -262,6 +267,10 @@ class TrainingDashboard(Tool):
         if change["owner"] in (self.task_name, self.model_kind):
             self._rebuilding = True
             try:
+                if change["owner"] is self.task_name and self.model_kind.value != "lstm":
+                    # the task's fast preset names its controller (priority sort: feed-forward)
+                    controller = preset(self.task_name.value)["model"].get("controller", "lstm")
+                    self.model_kind.value = f"ntm-{controller}"
                 self._apply_preset()
                 self.path.value = f"runs/dashboard-{self.task_name.value}"
             finally:
@@ -425,8 +434,11 @@ class TrainingDashboard(Tool):
             return
         self._last_redraw = now
         label = "LSTM" if self.model_kind.value == "lstm" else "NTM"
-        self.curve_image.value = viz.figure_to_png(
-            viz.plot_learning_curve(self.history, title=f"{label} on {self.task.name}")
+        self._show_png(
+            self.curve_image,
+            viz.figure_to_png(
+                viz.plot_learning_curve(self.history, title=f"{label} on {self.task.name}")
+            ),
         )
         x, y, mask = self.sample["x"], self.sample["y"], self.sample["mask"]
         was_training = self.model.training
@@ -438,8 +450,9 @@ class TrainingDashboard(Tool):
                 logits, trace = self.model(x), None
         self.model.train(was_training)
         self.sample_probs = torch.sigmoid(logits)[0]
-        self.sample_image.value = viz.figure_to_png(
-            viz.plot_example(x, y, self.sample_probs, mask, trace)
+        self._show_png(
+            self.sample_image,
+            viz.figure_to_png(viz.plot_example(x, y, self.sample_probs, mask, trace)),
         )
 
     def _show_status(self, what: str) -> None:
@@ -452,7 +465,7 @@ class TrainingDashboard(Tool):
             parts.append(f"training bits/seq {h.bits[-1]:.2f}")
         if h.eval_bits:
             parts.append(f"held-out bits/seq {h.eval_bits[-1]:.2f}")
-        self.status.value = " · ".join(parts)
+        self._set_status(" · ".join(parts))
 
     def _static_png(self) -> bytes:
         return bytes(self.curve_image.value)

@@ -114,7 +114,7 @@ class _ModelExplorer(_Explorer):
 
     def _set_image_width(self) -> None:
         width = int(round(self._renderer.fig.bbox.width))
-        self.image.layout.max_width = f"{width}px"
+        self.image.layout.width = f"{width}px"  # scaled down to the room there is, never up
 
     def _set_size_controls(
         self, task: Task, value: int | None, repeats: int | None, default: str
@@ -151,8 +151,12 @@ class TraceExplorer(_ModelExplorer):
     ``Trace``, batch of one), ``.rows`` (the memory rows drawn), and at the step ``.t``:
     ``.cursor`` (where the cursors stand), ``.memory`` (N, M) = ``trace.memory[0, t]``,
     ``.w_read`` (R, N), ``.w_write`` (W, N) and ``.params`` (beta, g, s, gamma of every
-    head at t, read heads first), also shown in the table ``.readout``.
+    head at t, read heads first), also shown in the table ``.readout``, in the
+    collapsible ``.heads_table`` (open where the model has at most ``OPEN_TABLE_ROWS``
+    heads, closed where the table would push the figure out of a laptop's window).
     """
+
+    OPEN_TABLE_ROWS = 4
 
     def __init__(
         self,
@@ -173,11 +177,14 @@ class TraceExplorer(_ModelExplorer):
         )
         self._task_and_size_controls(options, name, seed)
         self.head = widgets.Dropdown(
-            description="heads", style=_STYLE, layout=widgets.Layout(width="220px")
+            description="heads", style=_STYLE, layout=widgets.Layout(width="280px")
         )
         self.time = _int_slider("time step t", 0, 0, 1)
         self.time.layout.width = "560px"
-        self.readout = widgets.HTML()
+        self.readout = widgets.HTML(layout=widgets.Layout(max_width="100%", overflow="auto"))
+        self.heads_table = widgets.Accordion(
+            [self.readout], titles=("the heads at step t",), layout=widgets.Layout(width="auto")
+        )
         self._set_size_controls(self.base_task, length, repeats, "trace_default")
         self._set_head_options()
         self._new_sample()
@@ -194,7 +201,7 @@ class TraceExplorer(_ModelExplorer):
             },
         )
         self._set_image_width()
-        self.widget.children = (*self.widget.children[:2], self.readout, self.widget.children[2])
+        self.panel.children = (*self.panel.children, self.heads_table)
 
     # -- state ---------------------------------------------------------------------------
     def _set_model(self, model: nn.Module, task: Task) -> None:
@@ -212,6 +219,8 @@ class TraceExplorer(_ModelExplorer):
         self.head.options = options if n > 1 else [("head 1", -1)]
         self.head.value = -1
         self.head.disabled = n == 1
+        rows = c.num_read_heads + c.num_write_heads
+        self.heads_table.selected_index = 0 if rows <= self.OPEN_TABLE_ROWS else None
 
     def _change_task(self) -> None:
         if self._given:  # the menu holds only the given model's task: nothing to change
@@ -233,6 +242,10 @@ class TraceExplorer(_ModelExplorer):
         self.logits = logits[0]
         self.probs = torch.sigmoid(self.logits)
         self.wrong_bits = int(bit_errors(logits, y, mask)[0])
+        # the cross-entropy, in bits, at every step (the N-grams measure), and the optimum's
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        self.step_bits = (bce.sum(-1) * mask)[0] / float(np.log(2))
+        self.optimal_bits = self.task.optimal_cost(x, y, mask)
         T = self.x.shape[0]
         answer = torch.nonzero(self.mask).flatten()
         self.time.max = T - 1
@@ -261,6 +274,7 @@ class TraceExplorer(_ModelExplorer):
             self.time.value,
             rows=self.rows,
             head=head,
+            measure=self.task.measure,
         )
         h = self._handles
         self._renderer = viz.BlitRenderer(
@@ -307,19 +321,28 @@ class TraceExplorer(_ModelExplorer):
             "<tr><th>head</th><th>β (key strength)</th><th>g (gate)</th>"
             f"{offsets}<th>γ (sharpening)</th><th>focus row</th><th>its weight</th></tr>"
         )
-        style = "<style>.ntm-heads td, .ntm-heads th {padding: 1px 8px; text-align: right}</style>"
+        style = (
+            "<style>.ntm-heads td, .ntm-heads th "
+            "{padding: 1px 8px; text-align: right; line-height: 1.4}</style>"
+        )
         return f"{style}<table class='ntm-heads'>{head}{''.join(rows)}</table>"
 
     def _describe(self) -> str:
         t, T = self.t, self.x.shape[0]
         phase = "answer phase (counted)" if float(self.mask[t]) > 0 else "input phase (not counted)"
+        where = (
+            f"{self.task.name}, {_setting_label(self.task)} {self.length.value}: step t = {t} "
+            f"of 0..{T - 1}, {phase}"
+        )
+        if self.task.measure == "cost_bits":  # judged by cross-entropy against the optimum
+            optimum = "" if self.optimal_bits is None else f" (optimum {self.optimal_bits:.1f})"
+            return (
+                f"{where}; cross-entropy at this step {float(self.step_bits[t]):.2f} bits, "
+                f"in the whole sequence {float(self.step_bits.sum()):.1f} bits{optimum}"
+            )
         step = slice(t, t + 1)
         wrong = int(bit_errors(self.logits[None, step], self.y[None, step], self.mask[None, step]))
-        return (
-            f"{self.task.name}, {_setting_label(self.task)} {self.length.value}: step t = {t} "
-            f"of 0..{T - 1}, {phase}; wrong bits at this step {wrong}, "
-            f"in the whole sequence {self.wrong_bits}"
-        )
+        return f"{where}; wrong bits at this step {wrong}, in the whole sequence {self.wrong_bits}"
 
     def __repr__(self) -> str:
         return (

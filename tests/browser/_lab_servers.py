@@ -231,21 +231,25 @@ def start_lab(root: Path, base: Path, timeout: float = SERVER_TIMEOUT_S) -> Serv
 
 
 def start_voila(notebook: Path, base: Path, timeout: float = SERVER_TIMEOUT_S) -> Server:
-    """Voila serving ``notebook`` as an app (tracebacks shown, so a test can see them)."""
+    """Voila serving ``notebook`` as an app, or, when ``notebook`` is a folder, every
+    notebook in it (a tree page at ``/``, each notebook at ``/voila/render/NAME``), as
+    ``voila notebooks/`` does. Tracebacks are shown, so a test can see them."""
     port = free_port()
     log = base / "voila.log"
+    folder = notebook.is_dir()
     cmd = [
         sys.executable,
         "-m",
         "voila",
-        notebook.name,
+        "." if folder else notebook.name,
         "--no-browser",
         f"--port={port}",
         "--Voila.ip=127.0.0.1",
         "--show_tracebacks=True",
     ]
-    process = _start("Voila", cmd, notebook.parent, isolated_env(base), log)
-    server = Server("Voila", process, f"http://127.0.0.1:{port}/", log, "", notebook.parent)
+    root = notebook if folder else notebook.parent
+    process = _start("Voila", cmd, root, isolated_env(base), log)
+    server = Server("Voila", process, f"http://127.0.0.1:{port}/", log, "", root)
     try:
         # Voila has no /api/status: any HTTP answer means it is up. Never poll "/": every
         # GET of the app starts a kernel.

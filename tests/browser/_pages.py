@@ -145,13 +145,13 @@ def explorer_with(page, control: str):
 
 
 class Explorer:
-    """One explorer's output: its sliders, its status label (``div.widget-label``) and its
+    """One explorer's output: its sliders, its status line (``div.ntm-status``) and its
     plot (``img.widget-image``, whose ``src`` is a new blob: URL after every redraw)."""
 
     def __init__(self, page, root) -> None:
         self.page, self.root = page, root
         self.image = root.locator("img.widget-image")
-        self.status = root.locator("div.jupyter-widgets.widget-label")
+        self.status = root.locator("div.jupyter-widgets.ntm-status")
 
     def slider(self, name: str):
         return self.root.locator(".widget-slider").filter(has=_label(self.page, name))

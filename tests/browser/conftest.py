@@ -3,7 +3,8 @@ Voila servers that serve a temporary copy of ``notebooks/``.
 
 * ``browser``: one Chromium for the session. Without Chromium or Playwright the tests skip
   with an install hint, except in CI (``CI=true``), where that is a failure.
-* ``lab``: a fresh JupyterLab per test; ``voila_app(name)``: a fresh Voila app per call.
+* ``lab``: a fresh JupyterLab per test; ``voila_app(name)``: a fresh Voila app per call
+  (``voila_app(".")``: the whole folder).
   Every server is stopped with its whole process group (kernels included); one that does
   not come up fails the test with its log.
 * ``page``: a browser page; its screenshot is saved in the test's tmp folder at the end,
@@ -98,11 +99,13 @@ def lab(tmp_path: Path, servers: list[Server]) -> Server:
 
 @pytest.fixture
 def voila_app(tmp_path: Path, servers: list[Server]) -> Callable[[str], Server]:
-    """``voila_app("00_start_here.ipynb")`` serves that notebook (from a fresh copy) as an app."""
+    """``voila_app("00_start_here.ipynb")`` serves that notebook (from a fresh copy) as an
+    app; ``voila_app(".")`` serves the whole folder, as ``voila notebooks/`` does."""
 
     def start(name: str) -> Server:
         root = copy_notebooks(tmp_path / "notebooks")
-        return _start_or_fail(lambda: start_voila(root / name, tmp_path), servers)
+        target = root if name == "." else root / name
+        return _start_or_fail(lambda: start_voila(target, tmp_path), servers)
 
     return start
 

@@ -59,3 +59,49 @@ def test_voila_app(page, voila_app, tmp_path):
     trace.press("time step t", "ArrowLeft")
     trace.expect_redraw(src, f"step t = {t - 1} ")
     trace.root.screenshot(path=str(tmp_path / "voila_trace_explorer.png"))
+
+
+# What the README tells a reader to run: the folder, so that the tour's links open too
+# (Voila started on one notebook serves that one only: its links answer 403).
+VOILA_COMMAND = "voila notebooks/"
+FOLLOWED = ("01_memory.ipynb", "02_content_addressing.ipynb")
+
+
+def test_readme_serves_the_folder_in_voila():
+    readme = (NOTEBOOKS.parent / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"`(voila [^`]*)`", readme)
+    assert commands, "the README should say how to serve the notebooks with Voila"
+    assert commands[0] == VOILA_COMMAND, (
+        f"the README's Voila command is `{commands[0]}`, not `{VOILA_COMMAND}`: a single "
+        "notebook is served alone, and the tour's links answer 403"
+    )
+
+
+def _expect_rendered(page, response, what: str) -> None:
+    from playwright.sync_api import expect
+
+    assert response is not None and response.status == 200, (
+        f"{what}: HTTP {response.status if response else 'no response'} at {page.url}"
+    )
+    expect(page.locator("img.widget-image").first).to_be_visible(timeout=WIDGET_TIMEOUT_MS)
+    body = page.locator("body").inner_text()
+    for sign in ("Traceback", "There was an error when executing cell"):
+        assert sign not in body, f"{what}: {sign!r} on the page:\n{body[-3000:]}"
+
+
+def test_voila_tour_links_open(page, voila_app):
+    """``voila notebooks/``: the tour, then two of its links, each a rendered app."""
+    app = voila_app(".")
+    tour = f"{app.url}voila/render/{START}"
+    _expect_rendered(page, page.goto(tour, timeout=WIDGET_TIMEOUT_MS), START)
+    links = {name: page.locator(f"a[href='{name}']").first for name in FOLLOWED}
+    # Where the browser goes on a click: each link's href, resolved against the tour's URL.
+    targets = {name: link.evaluate("a => a.href") for name, link in links.items()}
+    for name in FOLLOWED:
+        assert targets[name] == f"{app.url}voila/render/{name}", targets[name]
+
+    with page.expect_navigation(timeout=WIDGET_TIMEOUT_MS) as nav:
+        links[FOLLOWED[0]].click()  # a click, as a reader follows it
+    _expect_rendered(page, nav.value, FOLLOWED[0])
+    for name in FOLLOWED[1:]:  # not back to the tour (that runs it again): to the href
+        _expect_rendered(page, page.goto(targets[name], timeout=WIDGET_TIMEOUT_MS), name)
