@@ -189,10 +189,8 @@ def plot_outputs(
             _time_image(ax, data, name, "channel")
             continue
         _time_image(ax, np.where(m[:, None] > 0, data, np.nan), name, "channel", cmap=masked_cmap)
-        wrong_t, wrong_c = np.nonzero(((data > 0.5) != (ys > 0.5)) & (m[:, None] > 0))
-        if len(wrong_t):
-            ax.plot(wrong_t, wrong_c, "x", color=ERROR_COLOR, ms=4, mew=1.0)
-        ax.set_title(f"{name}: {len(wrong_t)} wrong bit(s)", fontsize=10)
+        wrong = _mark_wrong(ax, data, ys, m)
+        ax.set_title(f"{name}: {wrong} wrong bit(s)", fontsize=10)
     axes[-1, 0].set_xlabel("time step t")
     if title:
         fig.suptitle(title, fontsize=10)
@@ -458,11 +456,12 @@ def answer_window(mask: object, share: float = 0.15) -> tuple[int, int, int] | N
     return max(0, a0 - (a1 - a0) - 1), a0, a1
 
 
-def _mark_wrong(ax: Any, ps: np.ndarray, ys: np.ndarray, m: np.ndarray, t0: int = 0) -> None:
-    """A red cross on every wrongly thresholded counted bit (time shifted by ``t0``)."""
+def _mark_wrong(ax: Any, ps: np.ndarray, ys: np.ndarray, m: np.ndarray) -> int:
+    """A red cross on every wrongly thresholded counted bit; returns how many there are."""
     wrong_t, wrong_c = np.nonzero(((ps > 0.5) != (ys > 0.5)) & (m[:, None] > 0))
     if len(wrong_t):
-        ax.plot(wrong_t - t0, wrong_c, "x", color=ERROR_COLOR, ms=4, mew=1.0)
+        ax.plot(wrong_t, wrong_c, "x", color=ERROR_COLOR, ms=4, mew=1.0)
+    return len(wrong_t)
 
 
 def _draw_query_and_answer(
