@@ -1,8 +1,5 @@
-"""Training and evaluation: the paper's setup (section 4), and a faster one we measured.
+"""Training: the paper's setup (section 4), and a faster one we measured.
 
-* ``evaluate(model, task)`` — bits per sequence (the paper's cost: wrongly thresholded
-  output bits, masked steps only, summed over a sequence, averaged over sequences), the
-  loss, and the cross-entropy in bits per sequence (the N-grams cost).
 * ``train(model, task, config)`` — one loop for the NTM and the LSTM baseline: seeded
   batches, RMSProp with momentum 0.9 (the paper) or Adam, elementwise and/or global-norm
   gradient clipping, a history, periodic evaluation on a fixed held-out set, early stop
@@ -12,7 +9,9 @@
   settings, read from the task's ``presets`` (``ntm_nb.tasks.TaskPresets``).
 
 The records a run produces (``History``, ``TrainState``, ``EvalResult``, ``TrainResult``)
-live in ``ntm_nb.records``; the optimizers in ``ntm_nb.optim``.
+live in ``ntm_nb.records``; the optimizers in ``ntm_nb.optim``; the loss and ``evaluate``
+in ``ntm_nb.evaluation``; the learning-rate and curriculum schedules in
+``ntm_nb.schedules`` (all re-exported here).
 """
 
 from __future__ import annotations
@@ -23,22 +22,29 @@ import numbers
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ntm_nb._checks import check_choice, check_positive_int
 from ntm_nb.checkpoint import save, weights_folder
+from ntm_nb.evaluation import (
+    check_task_and_model,
+    eval_batches,
+    evaluate,
+    evaluate_batches,
+    masked_loss,
+)
 from ntm_nb.model import is_ntm, warn_compile_failed
 from ntm_nb.optim import OPTIMIZERS, make_optimizer
 from ntm_nb.records import EvalResult, History, TrainResult, TrainState
-from ntm_nb.tasks import TASKS, Batch, Task, bit_errors, check_fits, task_class
+from ntm_nb.schedules import check_curriculum, curriculum_task, scheduled_lr
+from ntm_nb.tasks import TASKS, Task, bit_errors, task_class
 from ntm_nb.tasks.base import check_seed
 
 __all__ = [
@@ -191,149 +197,6 @@ def preset(task: str | Task | type[Task], name: str = "fast", kind: str = "ntm")
     return {"model": model, "train": train, "task": dict(p.fast_task)}
 
 
-# ----------------------------------------------------------------------------------------
-# Loss and evaluation
-# ----------------------------------------------------------------------------------------
-def masked_loss(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
-    """Mean binary cross-entropy (nats) over the output bits of the masked steps."""
-    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")  # (B, T, out)
-    weight = mask.unsqueeze(-1)
-    return (bce * weight).sum() / (weight.sum() * y.shape[-1]).clamp_min(1)
-
-
-def _eval_stream(task: Task, num_sequences: int, batch_size: int, seed: int) -> Iterator[Batch]:
-    """The held-out batches, drawn one at a time from a generator seeded with ``seed``."""
-    # held-out sequences are drawn independently: with same_length a whole batch of
-    # them would share one length, and the cost would be that length's
-    task = task.for_evaluation()
-    generator = torch.Generator().manual_seed(seed)
-    left = num_sequences
-    while left > 0:
-        b = min(batch_size, left)
-        yield task.sample(b, generator)
-        left -= b
-
-
-def _eval_batches(task: Task, num_sequences: int, batch_size: int, seed: int) -> list[Batch]:
-    """The held-out batches, all at once (``train``'s small set, reused at every evaluation)."""
-    return list(_eval_stream(task, num_sequences, batch_size, seed))
-
-
-@torch.no_grad()
-def _evaluate_batches(model: nn.Module, task: Task, batches: Iterable[Batch]) -> EvalResult:
-    """Evaluate on ``batches``, one at a time: a stream is never held in memory at once."""
-    was_training = model.training
-    model.eval()
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else torch.device("cpu")
-    n, bits, nats, masked_bits = 0, 0.0, 0.0, 0.0
-    optimal: float | None = 0.0  # the sum of the batches' optimal costs, each times its size
-    try:
-        for x, y, mask in batches:
-            cost = task.optimal_cost(x, y, mask) if optimal is not None else None
-            optimal = None if cost is None else optimal + cost * x.shape[0]
-            x, y, mask = x.to(device), y.to(device), mask.to(device)
-            logits = model(x)
-            bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            nats += float((bce * mask.unsqueeze(-1)).sum())
-            masked_bits += float(mask.sum()) * y.shape[-1]
-            bits += float(bit_errors(logits, y, mask).sum())
-            n += x.shape[0]
-    finally:
-        model.train(was_training)
-    return EvalResult(
-        bits_per_sequence=bits / n,
-        loss=nats / max(masked_bits, 1.0),
-        cost_bits=nats / math.log(2) / n,
-        num_sequences=n,
-        optimal_cost_bits=None if optimal is None else optimal / n,
-    )
-
-
-def _check_task_and_model(model: object, task: object) -> None:
-    if not isinstance(task, Task):
-        raise TypeError(
-            f"task: expected a Task (see ntm_nb.tasks.TASKS), got {type(task).__name__}"
-        )
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"model: expected an NTM or LSTMBaseline (a torch.nn.Module), got "
-            f"{type(model).__name__}"
-        )
-    check_fits(model, task)
-
-
-def evaluate(
-    model: nn.Module,
-    task: Task,
-    num_sequences: int = 1000,
-    batch_size: int = 100,
-    seed: int = 0,
-) -> EvalResult:
-    """Evaluate ``model`` on ``num_sequences`` fresh sequences of ``task`` drawn from ``seed``.
-
-    Runs without gradients and in eval mode (the model's mode is restored afterwards).
-    Every sequence is drawn independently: a task's ``same_length`` is set to ``False``.
-    The batches are drawn one at a time, so memory does not grow with ``num_sequences``.
-    """
-    check_positive_int("num_sequences", num_sequences)
-    check_positive_int("batch_size", batch_size)
-    seed = check_seed("seed", seed)
-    _check_task_and_model(model, task)
-    return _evaluate_batches(model, task, _eval_stream(task, num_sequences, batch_size, seed))
-
-
-def scheduled_lr(config: TrainConfig, step: int) -> float:
-    """The learning rate of training step ``step`` (0-based): a linear warm-up from
-    ``lr / warmup_steps`` to ``lr`` over the first ``warmup_steps`` steps, then, with
-    ``lr_final``, a linear decay from ``lr`` to ``lr_final`` at step ``steps - 1``."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    if config.lr_final is None:
-        return config.lr
-    span = max(1, config.steps - 1 - config.warmup_steps)
-    frac = min(1.0, (step - config.warmup_steps) / span)
-    return config.lr + (config.lr_final - config.lr) * frac
-
-
-def check_curriculum(task: Task) -> None:
-    """A ``ValueError`` unless ``task`` has a size range for a curriculum to grow."""
-    try:
-        lo, hi = task.training_range()
-    except NotImplementedError:
-        raise ValueError(
-            f"curriculum_steps: task {task.name!r} has no size setting to grow; use 0 (off)"
-        ) from None
-    extra = task.extra_training_range() if task.extra_setting is not None else (0, 0)
-    if lo == hi and extra[0] == extra[1]:
-        raise ValueError(
-            f"curriculum_steps: task {task.name!r} trains at one size ({lo}), nothing to grow; "
-            "use 0 (off)"
-        )
-
-
-def curriculum_task(task: Task, step: int, steps: int, generator: torch.Generator) -> Task:
-    """The task of training step ``step`` (0-based) of a curriculum over ``steps`` steps.
-
-    The size (sequence length, items, ...; and repeat copy's repeat count) of the whole
-    batch is drawn uniformly, with ``generator``, from the low end of the task's training
-    range up to a top that grows linearly to the range's high end at step ``steps - 1``;
-    from then on the task is the task. So early batches are short and easy, and a run
-    sees the full range, one size per batch, for the rest of its steps.
-    """
-    if step >= steps:
-        return task
-    frac = (step + 1) / steps
-
-    def draw(lo: int, hi: int) -> int:
-        top = lo + round((hi - lo) * frac)
-        return int(torch.randint(lo, top + 1, (1,), generator=generator))
-
-    size = draw(*task.training_range())
-    extra = draw(*task.extra_training_range()) if task.extra_setting is not None else None
-    return task.sized(size, extra)
-
-
 def _backward(loss: Tensor) -> None:
     loss.backward()
 
@@ -441,7 +304,7 @@ def train(
         command: the command line recorded in checkpoints (default: ``sys.argv``).
     """
     config = _train_config(config, overrides)
-    _check_task_and_model(model, task)
+    check_task_and_model(model, task)
     if config.curriculum_steps:
         check_curriculum(task)
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
@@ -458,7 +321,7 @@ def train(
             history=History(),
         )
     opt, gen, history = state.optimizer, state.generator, state.history
-    eval_batches = _eval_batches(
+    held_out = eval_batches(
         task, config.eval_sequences, min(config.eval_sequences, 256), config.eval_seed
     )
     params = [p for p in model.parameters() if p.requires_grad]
@@ -557,7 +420,7 @@ def train(
                 run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
                 stop = notify("log")
             if state.step % config.eval_every == 0 or last:
-                result.final_eval = ev = _evaluate_batches(model, task, eval_batches)
+                result.final_eval = ev = evaluate_batches(model, task, held_out)
                 state.seconds = time.perf_counter() - start
                 history.eval_step.append(state.step)
                 # sequences seen so far: those recorded, plus those since the last record

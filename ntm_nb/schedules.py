@@ -1,0 +1,78 @@
+"""Schedules over a run's steps: the learning rate (warm-up, decay) and the curriculum.
+
+* ``scheduled_lr(config, step)`` — the learning rate of a step under ``warmup_steps`` and
+  ``lr_final``.
+* ``curriculum_task(task, step, steps, generator)`` — the task of a step of a curriculum
+  that grows the task's size range from its smallest; ``check_curriculum`` says whether a
+  task has a range to grow.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from ntm_nb.tasks import Task
+
+__all__ = ["scheduled_lr", "check_curriculum", "curriculum_task"]
+
+
+class LRSchedule(Protocol):
+    """The ``TrainConfig`` fields ``scheduled_lr`` reads (train imports this module)."""
+
+    steps: int
+    lr: float
+    warmup_steps: int
+    lr_final: float | None
+
+
+def scheduled_lr(config: LRSchedule, step: int) -> float:
+    """The learning rate of training step ``step`` (0-based): a linear warm-up from
+    ``lr / warmup_steps`` to ``lr`` over the first ``warmup_steps`` steps, then, with
+    ``lr_final``, a linear decay from ``lr`` to ``lr_final`` at step ``steps - 1``."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    if config.lr_final is None:
+        return config.lr
+    span = max(1, config.steps - 1 - config.warmup_steps)
+    frac = min(1.0, (step - config.warmup_steps) / span)
+    return config.lr + (config.lr_final - config.lr) * frac
+
+
+def check_curriculum(task: Task) -> None:
+    """A ``ValueError`` unless ``task`` has a size range for a curriculum to grow."""
+    try:
+        lo, hi = task.training_range()
+    except NotImplementedError:
+        raise ValueError(
+            f"curriculum_steps: task {task.name!r} has no size setting to grow; use 0 (off)"
+        ) from None
+    extra = task.extra_training_range() if task.extra_setting is not None else (0, 0)
+    if lo == hi and extra[0] == extra[1]:
+        raise ValueError(
+            f"curriculum_steps: task {task.name!r} trains at one size ({lo}), nothing to grow; "
+            "use 0 (off)"
+        )
+
+
+def curriculum_task(task: Task, step: int, steps: int, generator: torch.Generator) -> Task:
+    """The task of training step ``step`` (0-based) of a curriculum over ``steps`` steps.
+
+    The size (sequence length, items, ...; and repeat copy's repeat count) of the whole
+    batch is drawn uniformly, with ``generator``, from the low end of the task's training
+    range up to a top that grows linearly to the range's high end at step ``steps - 1``;
+    from then on the task is the task. So early batches are short and easy, and a run
+    sees the full range, one size per batch, for the rest of its steps.
+    """
+    if step >= steps:
+        return task
+    frac = (step + 1) / steps
+
+    def draw(lo: int, hi: int) -> int:
+        top = lo + round((hi - lo) * frac)
+        return int(torch.randint(lo, top + 1, (1,), generator=generator))
+
+    size = draw(*task.training_range())
+    extra = draw(*task.extra_training_range()) if task.extra_setting is not None else None
+    return task.sized(size, extra)
