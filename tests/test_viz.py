@@ -358,8 +358,10 @@ def test_recall_at_many_items_shows_the_query_and_the_answer_large():
     assert window is not None and window[2] - window[1] == 3  # one item of 3 vectors
     fig = viz.plot_trace_step(x, y, probs, mask, trace, 5)
     titles = [ax.get_title() for ax in fig.axes]
-    assert "target" in titles and "output" in titles
-    assert any(t.startswith("query (t ") for t in titles)
+    assert "query" in titles and "target" in titles and "output" in titles
+    query = fig.axes[titles.index("query")]  # its ticks name the query's first and last step
+    q0, a0, _ = window
+    assert [t.get_text() for t in query.get_xticklabels()] == [str(q0), str(a0 - 1)]
     short = viz.plot_trace_step(*_traced("associative_recall", 2)[:5], 0)
     assert len(short.axes) == len(fig.axes) - 3  # two items: no zoom
 
@@ -371,3 +373,63 @@ def test_a_task_judged_by_cross_entropy_gets_no_wrong_bit_crosses():
     ce = viz.plot_trace_step(x, y, probs, mask, trace, 0, measure="cost_bits")
     assert _crosses(ce) == 0
     assert any("cross-entropy" in ax.get_title() for ax in ce.axes)
+
+
+def test_weightings_use_a_square_root_scale_so_a_diffuse_focus_shows():
+    norm = viz.weight_norm()
+    assert float(norm(0.04)) == pytest.approx(0.2)  # linear would draw it at 0.04: white
+    assert float(norm(0.0)) == 0.0 and float(norm(1.0)) == 1.0
+    fig = viz.plot_trace_step(*_traced("copy", 6)[:5], 3)
+    weight_images = [ax.images[0] for ax in fig.axes if "weighting" in ax.get_title()]
+    assert len(weight_images) == 2
+    assert all(isinstance(im.norm, type(norm)) for im in weight_images)
+
+
+def _colorbar_labels(fig: Figure) -> dict[str, str]:
+    """The label of the colour bar beside each titled axes of ``fig`` (insets included)."""
+    found = {}
+    for ax in fig.axes:
+        for child in ax.child_axes:
+            found[ax.get_title()] = child.get_ylabel()
+    return found
+
+
+def test_trace_step_has_colour_bars_where_values_matter():
+    fig = viz.plot_trace_step(*_traced("copy", 6)[:5], 3)
+    labels = _colorbar_labels(fig)
+    assert labels["output (counted steps)"] == "P(1)"
+    assert labels["read weighting (all heads)"] == "weight"
+    assert labels["write weighting (all heads)"] == "weight"
+    assert labels["memory after step t"] == "value"
+    assert "input x" not in labels  # binary inputs need no scale
+
+
+def test_trace_step_legend_does_not_cover_the_memory():
+    for name, size in (("copy", 6), ("associative_recall", 20)):
+        fig = viz.plot_trace_step(*_traced(name, size)[:5], 3)
+        fig.canvas.draw()
+        memory = next(ax for ax in fig.axes if ax.get_title() == "memory after step t")
+        legend = memory.get_legend().get_window_extent()
+        image = memory.get_window_extent()
+        assert legend.y0 >= image.y1 - 1, name  # above the image, below the title
+        assert memory.title.get_window_extent().y0 >= legend.y1 - 1, name
+
+
+def test_trace_step_time_panels_keep_their_height_beside_the_recall_zoom():
+    """The zoom's labels in the right column do not open gaps between the time panels."""
+    fig = viz.plot_trace_step(*_traced("associative_recall", 20)[:5], 3)
+    fig.canvas.draw()
+    panels = [ax for ax in fig.axes if ax.get_title().startswith(("input", "target y"))]
+    heights = [ax.get_position().height for ax in panels]
+    gap = panels[0].get_position().y0 - panels[1].get_position().y1
+    assert min(heights) > 2 * gap  # before: panels 0.06 of the figure, gaps 0.15
+
+
+def test_memory_explorer_and_shift_iteration_have_colour_bars():
+    memory = torch.randn(6, 4)
+    w = torch.softmax(torch.randn(6), 0)
+    fig = viz.plot_read_write(memory, w, memory * 0.5, torch.randn(4))
+    assert "value" in _colorbar_labels(fig).values()
+    h = torch.softmax(torch.randn(5, 8), 1)
+    fig = viz.plot_shift_iteration(h)
+    assert _colorbar_labels(fig)["weighting over time"] == "weight"

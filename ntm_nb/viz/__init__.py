@@ -27,7 +27,10 @@ Conventions: figures are made with ``pyplot`` (so Jupyter knows how to show them
 closed at once, so a figure appears only where it is returned, never twice. Every figure
 has a fixed size and dpi: its text repr (``<Figure size 800x240 with 4 Axes>``) is then
 the same on every run, which nbval compares. Weightings are drawn on a fixed y-range
-(0 to 1) so that pictures of different weightings can be compared by eye.
+(0 to 1) so that pictures of different weightings can be compared by eye; as images (over
+time) on ``weight_norm``'s square-root colour scale, so a diffuse focus stays visible.
+Images whose values matter carry a thin colour bar (``side_colorbar``, an inset axes: it
+does not count in the figure's repr).
 
 The ``*_with_handles`` variants return ``(figure, handles)`` where ``handles`` is a small
 dataclass of the artists a widget needs to update.

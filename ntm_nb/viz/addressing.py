@@ -13,7 +13,16 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ntm_nb.viz.base import WEIGHT_CMAP, _finish, draw_bars, draw_memory, new_figure, to_numpy
+from ntm_nb.viz.base import (
+    WEIGHT_CMAP,
+    _finish,
+    draw_bars,
+    draw_memory,
+    new_figure,
+    side_colorbar,
+    to_numpy,
+    weight_norm,
+)
 
 __all__ = [
     "plot_memory",
@@ -177,8 +186,7 @@ def plot_shift_iteration_with_handles(
         im = ax.imshow(
             h,
             cmap=WEIGHT_CMAP,
-            vmin=0.0,
-            vmax=1.0,
+            norm=weight_norm(),  # square-root scale: the blur's small weights stay visible
             aspect="auto",
             interpolation="nearest",
             extent=(-0.5, h.shape[1] - 0.5, h.shape[0] - 0.5, -0.5),
@@ -189,6 +197,7 @@ def plot_shift_iteration_with_handles(
         ax.set_ylabel("step t")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        side_colorbar(ax, im, "weight", (0.0, 0.1, 0.5, 1.0), width=0.035)
         images.append(im)
     peak_ax = axes[0, n]
     for name, h in zip(names, panels):
@@ -276,6 +285,7 @@ def plot_read_write_with_handles(
     im_b = draw_memory(ax_b, before, title="before: $M_{t-1}$", vlim=lim)
     im_a = draw_memory(ax_a, after, title=r"after erase + add: $M_t$", vlim=lim)
     ax_a.set_ylabel("")
+    side_colorbar(ax_a, im_a, "value", width=0.05)
     read_bars = draw_bars(
         ax_r,
         read_vector,

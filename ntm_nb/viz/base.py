@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.colors import PowerNorm
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
@@ -34,6 +35,8 @@ __all__ = [
     "draw_memory",
     "update_bars",
     "update_image",
+    "weight_norm",
+    "side_colorbar",
 ]
 
 #: Dots per inch of every figure; with the fixed sizes below it fixes the pixel size too.
@@ -43,7 +46,7 @@ BAR_COLOR = "#4c72b0"
 HIGHLIGHT_COLOR = "#dd8452"
 #: Colour map for memory contents and other signed matrices (blue < 0 < red).
 MEMORY_CMAP = "RdBu_r"
-#: Colour map for weightings over time (0 = white, 1 = dark).
+#: Colour map for weightings over time (0 = white, 1 = dark), on ``weight_norm``'s scale.
 WEIGHT_CMAP = "Greys"
 
 
@@ -185,6 +188,33 @@ def draw_memory(
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.08)
     return im
+
+
+def weight_norm() -> PowerNorm:
+    """The colour scale of weightings over time: 0 to 1 on a square-root scale.
+
+    A sharp focus (one row near 1) is black either way; a diffuse one, which at long
+    lengths spreads 0.02-0.1 over many rows and is nearly white on a linear scale, shows
+    as grey (0.04 draws as 0.2 would).
+    """
+    return PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0)
+
+
+def side_colorbar(
+    ax: Axes,
+    image: AxesImage,
+    label: str = "",
+    ticks: Sequence[float] = (),
+    width: float = 0.018,
+):
+    """A thin colour bar just right of ``ax``, ``width`` a fraction of the axes' width (an
+    inset: a column of panels that share an x axis stays aligned); returns the bar."""
+    cax = ax.inset_axes((1.0 + 0.7 * width, 0.0, width, 1.0))
+    bar = ax.figure.colorbar(image, cax=cax, ticks=list(ticks) or None)
+    bar.ax.tick_params(labelsize=7, length=2, pad=1)
+    if label:
+        bar.set_label(label, fontsize=7, labelpad=2)
+    return bar
 
 
 def update_image(image: AxesImage, values: object) -> None:

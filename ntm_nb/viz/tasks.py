@@ -142,8 +142,10 @@ def plot_priority_sort_memory(
             str(int(h) + 1) for h in heads
         )
 
-    _rows_image(ax_w, w_write, rows, f"write weightings ({_which(shown_write, H_write)})")
-    _rows_image(ax_r, w_read, rows, f"read weightings ({_which(read_heads, H_read)})")
+    write_title = f"write weightings ({_which(shown_write, H_write)})"
+    read_title = f"read weightings ({_which(read_heads, H_read)})"
+    _rows_image(ax_w, w_write, rows, write_title, colorbar=True)
+    _rows_image(ax_r, w_read, rows, read_title, colorbar=True)
     ax_w.tick_params(labelbottom=False)
     ax_r.set_xlabel("time step t")
     return _finish(fig)

@@ -16,7 +16,17 @@ from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from ntm_nb.viz.base import DPI, MEMORY_CMAP, WEIGHT_CMAP, _finish, as_history, new_figure, to_numpy
+from ntm_nb.viz.base import (
+    DPI,
+    MEMORY_CMAP,
+    WEIGHT_CMAP,
+    _finish,
+    as_history,
+    new_figure,
+    side_colorbar,
+    to_numpy,
+    weight_norm,
+)
 from ntm_nb.viz.sequences import _time_image
 
 __all__ = [
@@ -45,6 +55,8 @@ MODEL_COLORS = {"NTM": "#4c72b0", "LSTM": "#dd8452", "optimal": "#55a868", "pape
 #: Colour of the time cursor of ``plot_trace_step``, and of wrongly thresholded bits.
 CURSOR_COLOR = "tab:orange"
 ERROR_COLOR = "tab:red"
+#: Ticks of a weighting's colour bar (on the square-root scale of ``weight_norm``).
+WEIGHT_TICKS = (0.0, 0.1, 0.5, 1.0)
 
 
 def _model_color(name: str, i: int) -> str:
@@ -234,14 +246,15 @@ def _rows_image(
     rows: np.ndarray,
     title: str,
     cmap: Any = WEIGHT_CMAP,
-    vlim: tuple[float, float] = (0.0, 1.0),
+    colorbar: bool = False,
 ) -> AxesImage:
-    """A (T, N) array of weightings (or memory columns) drawn for ``rows`` only, time across."""
+    """A (T, N) array of weightings drawn for ``rows`` only, time across, on
+    ``weight_norm``'s square-root scale (a diffuse focus stays visible); ``colorbar`` adds
+    a thin colour bar at the right."""
     im = ax.imshow(
         data[:, rows].T,
         cmap=cmap,
-        vmin=vlim[0],
-        vmax=vlim[1],
+        norm=weight_norm(),
         aspect="auto",
         interpolation="nearest",
     )
@@ -250,6 +263,8 @@ def _rows_image(
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
     ax.yaxis.set_major_formatter(_row_formatter(rows))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if colorbar:
+        side_colorbar(ax, im, "weight", WEIGHT_TICKS)
     return im
 
 
@@ -309,19 +324,22 @@ def plot_memory_use(
     )
     masked_cmap = plt.get_cmap(WEIGHT_CMAP).with_extremes(bad="#e3e8f0")
     _time_image(axes[0, 0], xs, "inputs", "channel")
-    _time_image(axes[0, 1], ps, "outputs", "channel", cmap=masked_cmap)
+    out = _time_image(axes[0, 1], ps, "outputs", "channel", cmap=masked_cmap)
     for ax, data, name in (
         (axes[1, 0], adds, "adds $a_t$ (write head)"),
         (axes[1, 1], reads, "reads $r_t$"),
     ):
-        ax.imshow(
+        vectors = ax.imshow(
             data.T, cmap=MEMORY_CMAP, vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest"
         )
         ax.set_title(name, fontsize=10)
         ax.set_ylabel("word entry")
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     _rows_image(axes[2, 0], w_write, rows, "write weightings")
-    _rows_image(axes[2, 1], w_read, rows, "read weightings")
+    _rows_image(axes[2, 1], w_read, rows, "read weightings", colorbar=True)
+    # the scales are shared across a row: one colour bar a row, on the right
+    side_colorbar(axes[0, 1], out, "P(1)", (0.0, 0.5, 1.0))
+    side_colorbar(axes[1, 1], vectors, "value")
     for ax in axes[-1]:
         ax.set_xlabel("time step t")
     if title:
@@ -338,7 +356,7 @@ class TraceStepHandles:
     memory: AxesImage
     read_focus: Line2D
     write_focus: Line2D
-    legend: Any  # drawn over the memory image, so redrawn with it
+    legend: Any  # below the memory image, off the data: drawn once
 
 
 def _focus_position(w: np.ndarray, rows: np.ndarray) -> tuple[list[float], list[float]]:
@@ -371,36 +389,44 @@ def plot_trace_step_with_handles(
     rows = np.asarray(rows)
     memory = to_numpy(trace.memory)[0]  # (T, N, M)
     lim = max(float(np.abs(memory[:, rows]).max()), 1e-6)
-    fig = plt.figure(figsize=(min(4.5 + 0.22 * T, 12.0), 6.4), dpi=DPI)
+    # nested grids, so that the spacing the right column needs (the memory's labels and
+    # legend above the query) does not open gaps between the time panels on the left
+    fig = plt.figure(figsize=(min(4.5 + 0.22 * T, 12.0), 6.4), dpi=DPI, layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.03, h_pad=0.02, hspace=0.02, wspace=0.03)
     plt.close(fig)
-    grid = fig.add_gridspec(5, 2, width_ratios=[3.2, 1.0])
     window = answer_window(m)
+    outer = fig.add_gridspec(1, 2, width_ratios=[3.2, 1.0 if window is None else 1.3])
     masked_cmap = plt.get_cmap(WEIGHT_CMAP).with_extremes(bad="#e3e8f0")
-    time_axes = [fig.add_subplot(grid[i, 0]) for i in range(5)]
+    left = outer[0, 0].subgridspec(5, 1)
+    time_axes = [fig.add_subplot(left[i, 0]) for i in range(5)]
     for ax in time_axes[1:]:
         ax.sharex(time_axes[0])
     _time_image(time_axes[0], xs, "input x", "channel")
     _time_image(time_axes[1], ys, "target y", "channel")
     bits = measure == "bits_per_sequence"  # else judged by cross-entropy: no wrong bits
-    _time_image(
+    out = _time_image(
         time_axes[2],
         np.where(m[:, None] > 0, ps, np.nan),
         "output (counted steps)" if bits else "output: P(bit = 1), judged by cross-entropy",
         "channel",
         cmap=masked_cmap,
     )
+    side_colorbar(time_axes[2], out, "P(1)", (0.0, 0.5, 1.0))
     if bits:
         _mark_wrong(time_axes[2], ps, ys, m)
     which = "all heads" if head is None else f"head {head + 1}"
-    _rows_image(time_axes[3], w_read, rows, f"read weighting ({which})")
-    _rows_image(time_axes[4], w_write, rows, f"write weighting ({which})")
+    _rows_image(time_axes[3], w_read, rows, f"read weighting ({which})", colorbar=True)
+    _rows_image(time_axes[4], w_write, rows, f"write weighting ({which})", colorbar=True)
     for ax in time_axes[:-1]:
         ax.tick_params(labelbottom=False)
     time_axes[-1].set_xlabel("time step t")
     cursors = [ax.axvline(t, color=CURSOR_COLOR, lw=1.6, alpha=0.9) for ax in time_axes]
-    ax_m = fig.add_subplot(grid[:, 1] if window is None else grid[:3, 1])
-    if window is not None:
-        _draw_query_and_answer(fig, grid[3:, 1], xs, ys, ps, m, window, bits)
+    if window is None:
+        ax_m = fig.add_subplot(outer[0, 1])
+    else:
+        right = outer[0, 1].subgridspec(2, 1, height_ratios=[3, 2])
+        ax_m = fig.add_subplot(right[0, 0])
+        _draw_query_and_answer(fig, right[1, 0], xs, ys, ps, m, window, bits)
     image = ax_m.imshow(
         memory[t, rows],
         cmap=MEMORY_CMAP,
@@ -409,12 +435,13 @@ def plot_trace_step_with_handles(
         aspect="auto",
         interpolation="nearest",
     )
-    ax_m.set_title("memory after step t", fontsize=10)
+    ax_m.set_title("memory after step t", fontsize=10, pad=17)
     ax_m.set_xlabel("word entry")
     ax_m.set_ylabel("row i")
     ax_m.yaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     ax_m.yaxis.set_major_formatter(_row_formatter(rows))
     ax_m.set_xlim(-1.5, memory.shape[2] - 0.5)
+    side_colorbar(ax_m, image, "value", width=0.07)
     (read_focus,) = ax_m.plot(
         *_focus_position(w_read[t], rows),
         ">",
@@ -431,15 +458,20 @@ def plot_trace_step_with_handles(
         label="write focus",
         clip_on=False,
     )
-    legend = ax_m.legend(
+    legend = ax_m.legend(  # between the title and the image: off the data, drawn once
         fontsize=7,
-        loc="lower right",
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=2,
+        borderaxespad=0.1,
+        frameon=False,
+        handletextpad=0.2,
+        columnspacing=0.8,
         handles=[
             Line2D([], [], marker=">", ls="", color="tab:blue", label="read focus"),
             Line2D([], [], marker=">", ls="", color="tab:red", label="write focus"),
         ],
     )
-    fig.tight_layout(pad=0.4, w_pad=0.8, h_pad=0.3)
     return fig, TraceStepHandles(cursors, image, read_focus, write_focus, legend)
 
 
@@ -479,14 +511,17 @@ def _draw_query_and_answer(
     q0, a0, a1 = window
     sub = cell.subgridspec(1, 3, wspace=0.15, width_ratios=[a0 - q0, a1 - a0, a1 - a0])
     panels = (
-        (xs[q0:a0], f"query (t {q0}-{a0 - 1})", q0),
+        (xs[q0:a0], "query", q0),
         (ys[a0:a1], "target", a0),
         (ps[a0:a1], "output", a0),
     )
     for i, (data, title, t0) in enumerate(panels):
         ax = fig.add_subplot(sub[0, i])
         _time_image(ax, data, title, "channel" if i == 0 else "")
-        ax.set_xticks([0, data.shape[0] - 1], [str(t0), str(t0 + data.shape[0] - 1)])
+        ax.set_title(title, fontsize=8)
+        last = data.shape[0] - 1  # the answer's panels are narrow: their first step only
+        ticks = [0, last] if i == 0 and last > 0 else [0]
+        ax.set_xticks(ticks, [str(t0 + k) for k in ticks])
         ax.tick_params(labelsize=7)
         if i:
             ax.set_yticks([])

@@ -277,9 +277,7 @@ class TraceExplorer(_ModelExplorer):
             measure=self.task.measure,
         )
         h = self._handles
-        self._renderer = viz.BlitRenderer(
-            fig, [*h.cursors, h.memory, h.read_focus, h.write_focus, h.legend]
-        )
+        self._renderer = viz.BlitRenderer(fig, [*h.cursors, h.memory, h.read_focus, h.write_focus])
         if hasattr(self, "image"):
             self._set_image_width()
         self._move()
