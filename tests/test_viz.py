@@ -383,6 +383,10 @@ def test_weightings_use_a_square_root_scale_so_a_diffuse_focus_shows():
     weight_images = [ax.images[0] for ax in fig.axes if "weighting" in ax.get_title()]
     assert len(weight_images) == 2
     assert all(isinstance(im.norm, type(norm)) for im in weight_images)
+    example = viz.plot_example(*_traced("copy", 6)[:5])  # the same scale in plot_example
+    scales = {ax.get_title(): type(ax.images[0].norm) for ax in example.axes}
+    assert scales["read weighting"] is type(norm) and scales["write weighting"] is type(norm)
+    assert scales["input x"] is not type(norm)
 
 
 def _colorbar_labels(fig: Figure) -> dict[str, str]:

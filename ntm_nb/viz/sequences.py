@@ -9,11 +9,12 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.ticker import MaxNLocator
 
-from ntm_nb.viz.base import WEIGHT_CMAP, _finish, as_history, new_figure, to_numpy
+from ntm_nb.viz.base import WEIGHT_CMAP, _finish, as_history, new_figure, to_numpy, weight_norm
 
 __all__ = ["plot_sequence", "plot_example", "plot_learning_curve"]
 
@@ -58,10 +59,17 @@ def plot_sequence(
 
 
 def _time_image(
-    ax: Axes, data: np.ndarray, title: str, ylabel: str, cmap: Any = WEIGHT_CMAP
+    ax: Axes,
+    data: np.ndarray,
+    title: str,
+    ylabel: str,
+    cmap: Any = WEIGHT_CMAP,
+    norm: Any = None,
 ) -> AxesImage:
-    """A (T, C) array as an image with time across and channel / row down, on 0..1."""
-    im = ax.imshow(data.T, cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    """A (T, C) array as an image with time across and channel / row down, on 0..1
+    (``norm``: another scale of 0..1, e.g. ``weight_norm()`` for weightings)."""
+    norm = norm if norm is not None else Normalize(0.0, 1.0)
+    im = ax.imshow(data.T, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -107,7 +115,8 @@ def plot_example(x: object, y: object, probs: object, mask: object, trace: Any =
     fig, axes = new_figure(n, 1, figsize=(min(2.5 + 0.25 * T, 10.0), 0.6 + 1.5 * n), sharex=True)
     masked_cmap = plt.get_cmap(WEIGHT_CMAP).with_extremes(bad="#e3e8f0")
     for ax, (title, data, ylabel) in zip(axes[:, 0], panels):
-        _time_image(ax, data, title, ylabel, cmap=masked_cmap)
+        weights = ylabel == "row i"  # on the weightings' square-root scale
+        _time_image(ax, data, title, ylabel, masked_cmap, weight_norm() if weights else None)
     wrong_t, wrong_c = np.nonzero(((ps > 0.5) != (ys > 0.5)) & (m[:, None] > 0))
     if len(wrong_t):
         axes[2, 0].plot(wrong_t, wrong_c, "x", color="tab:red", ms=5, mew=1.2, label="wrong bit")
