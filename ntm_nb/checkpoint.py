@@ -77,7 +77,7 @@ from ntm_nb.checkpoint_io import (
 )
 from ntm_nb.model import NTM, NTMConfig, is_ntm
 from ntm_nb.optim import make_optimizer
-from ntm_nb.records import History, TrainState
+from ntm_nb.records import BestState, History, TrainState
 from ntm_nb.tasks import TASKS, Task, make_task
 
 __all__ = [
@@ -240,18 +240,27 @@ def _write_set(
     remove_leftovers(folder, [target.name for target, _ in every] + [p.name for p in stale])
 
 
+def _optimizer_tensors(
+    opt_state: dict[str, Any], prefix: str, tensors: dict[str, torch.Tensor]
+) -> dict[str, dict[str, Any]]:
+    """Put an optimizer state_dict's tensors into ``tensors`` (as PREFIX.PID.KEY); return
+    its other values, per parameter id."""
+    scalars: dict[str, dict[str, Any]] = {}
+    for pid, entry in opt_state["state"].items():
+        for key, value in entry.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}.{pid}.{key}"] = value.detach().contiguous().cpu()
+            else:
+                scalars.setdefault(str(pid), {})[key] = value
+    return scalars
+
+
 def _train_state_bytes(state: TrainState) -> bytes:
     if not isinstance(state, TrainState):
         raise TypeError(f"train_state: expected a TrainState or None, got {type(state).__name__}")
     opt_state = state.optimizer.state_dict()
     tensors: dict[str, torch.Tensor] = {"generator": state.generator.get_state()}
-    scalars: dict[str, dict[str, Any]] = {}
-    for pid, entry in opt_state["state"].items():
-        for key, value in entry.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"opt.{pid}.{key}"] = value.detach().contiguous().cpu()
-            else:
-                scalars.setdefault(str(pid), {})[key] = value
+    scalars = _optimizer_tensors(opt_state, "opt", tensors)
     meta = {
         "format": FORMAT,
         "step": str(state.step),
@@ -260,7 +269,21 @@ def _train_state_bytes(state: TrainState) -> bytes:
         "scalars": json.dumps(scalars),
         "optimizer": type(state.optimizer).__name__,
         "history": json.dumps(state.history.to_dict()),
+        "lr_scale": repr(float(state.lr_scale)),
     }
+    if state.best is not None:  # the rollback's target: its weights and optimizer state
+        best = state.best
+        for name, value in best.model.items():
+            tensors[f"best.model.{name}"] = value.detach().contiguous().cpu()
+        best_scalars = _optimizer_tensors(best.optimizer, "best.opt", tensors)
+        meta["best"] = json.dumps(
+            {
+                "step": best.step,
+                "cost": best.cost,
+                "scalars": best_scalars,
+                "param_groups": best.optimizer["param_groups"],
+            }
+        )
     return serialize(tensors, meta)
 
 
@@ -486,14 +509,7 @@ def load_train_state(path: str | os.PathLike, model: nn.Module, train_config: An
             f"{type(optimizer).__name__}"
         )
     try:
-        scalars = json.loads(meta["scalars"])
-        state: dict[int, dict[str, Any]] = {}
-        for key, value in tensors.items():
-            if key.startswith("opt."):
-                _, pid, name = key.split(".", 2)
-                state.setdefault(int(pid), {})[name] = value
-        for pid, entry in scalars.items():
-            state.setdefault(int(pid), {}).update(entry)
+        state = _optimizer_state(tensors, "opt.", json.loads(meta["scalars"]))
         # optimizer.load_state_dict does not compare shapes: a state saved for another
         # model would load silently and fail (or worse) at the first step
         params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -520,10 +536,49 @@ def load_train_state(path: str | os.PathLike, model: nn.Module, train_config: An
         generator.set_state(tensors["generator"])
         history = History.from_dict(json.loads(meta["history"]))
         step, seconds = int(meta["step"]), float(meta["seconds"])
+        best = _best_state(tensors, meta, groups) if "best" in meta else None
+        own = {k: v.shape for k, v in model.state_dict().items()}
+        if best is not None and {k: v.shape for k, v in best.model.items()} != own:
+            raise ValueError("the saved best state's weights do not match the model")
+        lr_scale = float(meta.get("lr_scale", "1.0"))
     except (KeyError, ValueError, RuntimeError, TypeError, AttributeError, IndexError) as err:
         raise CheckpointError(
             f"{state_path}: training state does not match the model/optimizer: {one_line(err)}"
         ) from None
     return TrainState(
-        step=step, optimizer=optimizer, generator=generator, history=history, seconds=seconds
+        step=step,
+        optimizer=optimizer,
+        generator=generator,
+        history=history,
+        seconds=seconds,
+        best=best,
+        lr_scale=lr_scale,
     )
+
+
+def _optimizer_state(
+    tensors: dict[str, torch.Tensor], prefix: str, scalars: dict[str, dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """An optimizer state_dict's "state", from what ``_optimizer_tensors`` wrote."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            pid, name = key[len(prefix) :].split(".", 1)
+            state.setdefault(int(pid), {})[name] = value
+    for pid, entry in scalars.items():
+        state.setdefault(int(pid), {}).update(entry)
+    return state
+
+
+def _best_state(tensors: dict[str, torch.Tensor], meta: dict[str, str], groups: list) -> BestState:
+    """The rollback's target saved with a training state (``TrainConfig.rollback``)."""
+    saved = json.loads(meta["best"])
+    param_groups = saved["param_groups"]
+    for group, entry in zip(groups, param_groups):
+        entry["params"] = group["params"]
+    model = {k[len("best.model.") :]: v for k, v in tensors.items() if k.startswith("best.model.")}
+    optimizer = {
+        "state": _optimizer_state(tensors, "best.opt.", saved["scalars"]),
+        "param_groups": param_groups,
+    }
+    return BestState(int(saved["step"]), float(saved["cost"]), model, optimizer)

@@ -40,6 +40,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--warmup-steps", "warmup_steps", int, "raise the learning rate linearly over N steps"),
     ("--lr-final", "lr_final", float, "then lower it linearly to this at the last step"),
     (
+        "--rollback",
+        "rollback",
+        float,
+        "go back to the best evaluation (weights, optimizer state) and halve the lr when one "
+        "is worse than it by more than this many bits per sequence",
+    ),
+    (
         "--curriculum-steps",
         "curriculum_steps",
         int,

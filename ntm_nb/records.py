@@ -9,6 +9,7 @@ class            holds
 ``EvalResult``   held-out performance: wrong bits, loss, cross-entropy (and the optimum)
 ``History``      learning curves: training records and held-out evaluations over steps
 ``TrainState``   what a run needs to continue exactly: step, optimizer, batch generator
+``BestState``    the best evaluation's weights and optimizer state (``rollback``)
 ``TrainResult``  what ``train`` returns: the model, its history, how the run ended
 ===============  ==========================================================================
 """
@@ -22,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["EvalResult", "History", "TrainState", "TrainResult"]
+__all__ = ["EvalResult", "History", "BestState", "TrainState", "TrainResult"]
 
 
 @dataclass
@@ -54,6 +55,7 @@ class History:
     eval_bits: list[float] = field(default_factory=list)  # held-out bits per sequence
     eval_loss: list[float] = field(default_factory=list)
     eval_cost_bits: list[float] = field(default_factory=list)
+    rollback_step: list[int] = field(default_factory=list)  # where a rollback restored the best
 
     def to_dict(self) -> dict[str, list]:
         return dataclasses.asdict(self)
@@ -65,6 +67,16 @@ class History:
 
 
 @dataclass
+class BestState:
+    """The run at its best held-out evaluation so far: where a rollback returns to."""
+
+    step: int
+    cost: float  # held-out bits per sequence there
+    model: dict[str, torch.Tensor]  # the model's state_dict (copies)
+    optimizer: dict[str, Any]  # the optimizer's state_dict (copies)
+
+
+@dataclass
 class TrainState:
     """Everything needed to continue a run exactly: kept in checkpoints."""
 
@@ -73,6 +85,8 @@ class TrainState:
     generator: torch.Generator
     history: History
     seconds: float = 0.0
+    best: BestState | None = None  # with TrainConfig.rollback: the best evaluation so far
+    lr_scale: float = 1.0  # the learning rate's factor after rollbacks (halved at each)
 
 
 @dataclass

@@ -16,6 +16,7 @@ in ``ntm_nb.evaluation``; the learning-rate and curriculum schedules in
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import numbers
@@ -42,7 +43,7 @@ from ntm_nb.evaluation import (
 )
 from ntm_nb.model import is_ntm, warn_compile_failed
 from ntm_nb.optim import OPTIMIZERS, make_optimizer
-from ntm_nb.records import EvalResult, History, TrainResult, TrainState
+from ntm_nb.records import BestState, EvalResult, History, TrainResult, TrainState
 from ntm_nb.schedules import check_curriculum, curriculum_task, scheduled_lr
 from ntm_nb.tasks import TASKS, Task, bit_errors, task_class
 from ntm_nb.tasks.base import check_seed
@@ -113,6 +114,9 @@ class TrainConfig:
     curriculum_steps: int = 0  # grow the task's size range from its smallest over N steps (0: off)
     warmup_steps: int = 0  # raise the lr linearly to lr over the first N steps (0: off)
     lr_final: float | None = None  # then lower it linearly to this at the last step (None: off)
+    # when a held-out evaluation is worse than the best so far by more than this many bits
+    # per sequence, go back to the best one's weights and optimizer state and halve the lr
+    rollback: float | None = None
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -135,6 +139,7 @@ class TrainConfig:
             ),
             ("max_seconds", "a finite number > 0, or None (no time limit)", lambda v: v > 0, True),
             ("lr_final", "a number in (0, 1), or None (no decay)", lambda v: 0 < v < 1, True),
+            ("rollback", "a finite number > 0, or None (no rollback)", lambda v: v > 0, True),
         ):
             _check_number(self, name, accepted, ok, none)
         for name in ("compile", "fast_start"):
@@ -195,6 +200,25 @@ def preset(task: str | Task | type[Task], name: str = "fast", kind: str = "ntm")
         "eval_every": p.fast_eval_every,
     }
     return {"model": model, "train": train, "task": dict(p.fast_task)}
+
+
+def _keep_best_or_roll_back(
+    model: nn.Module, opt: torch.optim.Optimizer, state: TrainState, cost: float, margin: float
+) -> None:
+    """``TrainConfig.rollback`` after an evaluation of held-out ``cost``: keep a copy of the
+    run at a new best; where the cost is worse than the best by more than ``margin``
+    (``config.rollback``), restore the best's weights and optimizer state and halve the
+    learning rate. The batches drawn since are not drawn again: the run goes on with new
+    data, and its steps count towards ``config.steps``."""
+    best = state.best
+    if best is None or cost < best.cost:
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        state.best = BestState(state.step, cost, weights, copy.deepcopy(opt.state_dict()))
+    elif cost > best.cost + margin:
+        model.load_state_dict(best.model)
+        opt.load_state_dict(copy.deepcopy(best.optimizer))  # the optimizer steps in place
+        state.lr_scale *= 0.5
+        state.history.rollback_step.append(state.step)
 
 
 def _backward(loss: Tensor) -> None:
@@ -383,9 +407,9 @@ def train(
                 torch.nn.utils.clip_grad_value_(params, config.clip_value)
             if config.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_(params, config.clip_norm)
-            if config.warmup_steps or config.lr_final is not None:
+            if config.warmup_steps or config.lr_final is not None or state.lr_scale != 1.0:
                 for group in opt.param_groups:
-                    group["lr"] = scheduled_lr(config, state.step)
+                    group["lr"] = scheduled_lr(config, state.step) * state.lr_scale
             opt.step()
             state.step += 1
             gen_before = None  # the batch is used: a later interrupt keeps the generator as is
@@ -435,6 +459,9 @@ def train(
                 if config.target_cost is not None and ev.bits_per_sequence <= config.target_cost:
                     result.reached_target = True
                     stop = True
+                elif config.rollback is not None and not last:
+                    cost = ev.bits_per_sequence
+                    _keep_best_or_roll_back(model, opt, state, cost, config.rollback)
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 save_checkpoint()
             if stop:

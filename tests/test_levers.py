@@ -1,9 +1,12 @@
 """The recipe's levers: the curriculum (``TrainConfig.curriculum_steps``: early batches are
-drawn from the low end of the task's size range, which grows to the full range) and the
-learning-rate schedule (``warmup_steps``, ``lr_final``); runs with either resume exactly."""
+drawn from the low end of the task's size range, which grows to the full range), the
+learning-rate schedule (``warmup_steps``, ``lr_final``) and the rollback to the best
+evaluation (``rollback``); runs with any of them resume exactly."""
 
 from __future__ import annotations
 
+import copy
+import importlib
 import json
 
 import pytest
@@ -12,8 +15,10 @@ import torch
 from ntm_nb import NTM, NTMConfig, load, make_task
 from ntm_nb.checkpoint import load_train_state
 from ntm_nb.cli import main
-from ntm_nb.train import TrainConfig, curriculum_task, scheduled_lr, train
+from ntm_nb.records import EvalResult, History, TrainState
+from ntm_nb.train import TrainConfig, curriculum_task, make_optimizer, scheduled_lr, train
 
+train_module = importlib.import_module("ntm_nb.train")  # the module, not ntm_nb.train()
 COPY = make_task("copy", bits=4, min_len=1, max_len=10, same_length=True)
 
 
@@ -136,3 +141,94 @@ def test_the_schedule_flags_are_checked():
         TrainConfig(warmup_steps=-1)
     with pytest.raises(ValueError, match="lr_final"):
         TrainConfig(lr_final=0.0)
+
+
+# -- rollback: back to the best evaluation when one is much worse ---------------------------
+def _scripted(costs: list[float]):
+    """An ``evaluate_batches`` that returns these held-out costs, one per evaluation."""
+    left = iter(costs)
+
+    def fake(model, task, batches):
+        return EvalResult(bits_per_sequence=next(left), loss=0.5, cost_bits=1.0, num_sequences=4)
+
+    return fake
+
+
+def _fresh_state(model: NTM, cfg: TrainConfig) -> TrainState:
+    return TrainState(0, make_optimizer(model, cfg), torch.Generator().manual_seed(cfg.seed),
+                      History())  # fmt: skip
+
+
+def _copies(model: NTM, state: TrainState) -> tuple[dict, dict]:
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    return weights, copy.deepcopy(state.optimizer.state_dict()["state"])
+
+
+def test_a_much_worse_evaluation_rolls_back_to_the_best_and_halves_the_lr(tmp_path, monkeypatch):
+    # evaluations at steps 4, 8, 12: step 8 is worse than step 4's best by 4 > 1 bit
+    cfg = config(steps=12, curriculum_steps=0, rollback=1.0)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 9.0]))
+    model = small_ntm()
+    state = _fresh_state(model, cfg)
+    at_best = {}
+
+    def watch(info):
+        if info["event"] == "eval" and info["step"] == 4:
+            at_best["weights"], at_best["opt"] = _copies(model, state)
+        return info["event"] == "eval" and info["step"] == 8  # stop just after the rollback
+
+    train(model, COPY, cfg, state=state, callbacks=[watch], checkpoint_dir=tmp_path,
+          progress=False)  # fmt: skip
+    assert state.history.rollback_step == [8] and state.lr_scale == 0.5
+    assert state.best.step == 4 and state.best.cost == 5.0
+    for name, value in model.state_dict().items():  # the weights of step 4 again
+        assert torch.equal(value, at_best["weights"][name]), name
+    for pid, entry in state.optimizer.state_dict()["state"].items():  # and Adam's moments
+        assert torch.equal(entry["exp_avg"], at_best["opt"][pid]["exp_avg"])
+    # the checkpoint keeps the best, the rollback and the lr's factor for an exact resume
+    saved = load_train_state(tmp_path, load(tmp_path), cfg)
+    assert saved.best.step == 4 and saved.lr_scale == 0.5
+    assert saved.history.rollback_step == [8]
+    for name, value in saved.best.model.items():
+        assert torch.equal(value, at_best["weights"][name]), name
+
+
+def test_a_run_with_a_rollback_resumes_exactly_and_never_edits_its_best_copy(tmp_path, monkeypatch):
+    cfg = config(steps=12, curriculum_steps=0, rollback=1.0)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 9.0, 7.0]))
+    straight = small_ntm()
+    state = _fresh_state(straight, cfg)
+    lrs = []
+    train(straight, COPY, cfg, state=state, progress=False,
+          callbacks=[lambda info: lrs.append(state.optimizer.param_groups[0]["lr"])])  # fmt: skip
+    assert lrs[-1] == pytest.approx(cfg.lr / 2)  # steps 9-12 at half the rate
+    assert state.best.step == 4  # 7.0 at the last step is no new best
+    best_moments = [e["exp_avg"] for e in state.best.optimizer["state"].values()]
+    assert all(m.abs().sum() > 0 for m in best_moments)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0]))
+    first = small_ntm()  # the same run, its steps 1-4 again: the best copy still equals them
+    train(first, COPY, config(steps=4, curriculum_steps=0), progress=False)
+    for name, value in first.state_dict().items():
+        assert torch.equal(value, state.best.model[name]), name
+
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 9.0, 7.0]))
+    half = small_ntm()
+    train(half, COPY, cfg, progress=False, checkpoint_dir=tmp_path,
+          callbacks=[lambda info: info["event"] == "eval" and info["step"] == 8])  # fmt: skip
+    resumed = load(tmp_path)
+    saved = load_train_state(tmp_path, resumed, cfg)
+    train(resumed, COPY, cfg, state=saved, progress=False)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys):
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="rollback"):
+            TrainConfig(rollback=bad)
+    out = tmp_path / "run"
+    code = main(["train", "copy", "--steps", "2", "--rollback", "5", "--no-compile",
+                 "--controller-size", "8", "--memory-rows", "8", "--batch-size", "2",
+                 "--eval-sequences", "2", "--no-progress", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert json.loads((out / "model.json").read_text())["train_config"]["rollback"] == 5.0
