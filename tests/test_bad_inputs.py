@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import pytest
 import torch
 import torch.nn.functional as F
+from _tiny import tiny_flags
 from torch import nn
 
 import ntm_nb
@@ -232,24 +233,7 @@ def test_numpy_numbers_are_accepted_as_plain_ones():
 # ----------------------------------------------------------------------------------------
 # The command line
 # ----------------------------------------------------------------------------------------
-TINY = [
-    "--batch-size",
-    "2",
-    "--eval-every",
-    "2",
-    "--eval-sequences",
-    "2",
-    "--no-compile",
-    "--no-progress",
-    "--controller-size",
-    "8",
-    "--memory-rows",
-    "8",
-    "--memory-width",
-    "4",
-    "--max-len",
-    "3",
-]
+TINY = tiny_flags(batch_size=2, eval_every=2, eval_sequences=2, max_len=3)
 
 
 def _train(*extra: str) -> list[str]:

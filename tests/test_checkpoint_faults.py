@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import safetensors.torch
 import torch
+from _tiny import tiny_flags
 from safetensors.torch import save_file
 from torch import nn
 
@@ -39,11 +40,7 @@ COPY = make_task("copy", bits=4, min_len=1, max_len=3)
 CFG = TrainConfig(
     steps=8, batch_size=4, lr=3e-3, log_every=2, eval_every=4, eval_sequences=8, compile=False
 )
-TINY = [
-    *("--batch-size", "4", "--eval-every", "3", "--eval-sequences", "8"),
-    *("--no-compile", "--no-progress", "--controller-size", "8"),
-    *("--memory-rows", "8", "--memory-width", "4", "--max-len", "3"),
-]
+TINY = tiny_flags(batch_size=4, eval_every=3, eval_sequences=8, max_len=3)
 
 
 @pytest.fixture(autouse=True)

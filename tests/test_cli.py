@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import safetensors.torch
 import torch
+from _tiny import tiny_flags
 
 from ntm_nb import NTM, LSTMBaseline
 from ntm_nb.checkpoint import load, load_record
@@ -22,24 +23,7 @@ from ntm_nb.train import evaluate
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
-TINY = [
-    "--batch-size",
-    "4",
-    "--eval-every",
-    "3",
-    "--eval-sequences",
-    "8",
-    "--no-compile",
-    "--no-progress",
-    "--controller-size",
-    "8",
-    "--memory-rows",
-    "8",
-    "--memory-width",
-    "4",
-    "--max-len",
-    "3",
-]
+TINY = tiny_flags(batch_size=4, eval_every=3, eval_sequences=8, max_len=3)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from _tiny import tiny_flags
 
 from ntm_nb.checkpoint import load_record
 from ntm_nb.cli import main
@@ -27,9 +28,7 @@ from ntm_nb.viz import plot_sweep
 ROOT = Path(__file__).resolve().parents[1]
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install 'ntm_nb[sweep]'")
 
-TINY = ["--batch-size", "2", "--eval-every", "2", "--eval-sequences", "4", "--no-compile",
-        "--controller-size", "8", "--memory-rows", "8", "--memory-width", "4",
-        "--max-len", "2"]  # fmt: skip
+TINY = tiny_flags(batch_size=2, eval_every=2, eval_sequences=4, max_len=2, progress=True)
 
 
 def _raylets() -> int:
