@@ -47,6 +47,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
         "is worse than it by more than this many bits per sequence",
     ),
     (
+        "--restart-after",
+        "restart_after",
+        int,
+        "start again from new initial weights when the target is not reached N steps after "
+        "the start (or the last restart); within the same --steps",
+    ),
+    (
         "--curriculum-steps",
         "curriculum_steps",
         int,

@@ -56,6 +56,7 @@ class History:
     eval_loss: list[float] = field(default_factory=list)
     eval_cost_bits: list[float] = field(default_factory=list)
     rollback_step: list[int] = field(default_factory=list)  # where a rollback restored the best
+    restart_step: list[int] = field(default_factory=list)  # where a restart re-initialised
 
     def to_dict(self) -> dict[str, list]:
         return dataclasses.asdict(self)

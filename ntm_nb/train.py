@@ -117,6 +117,9 @@ class TrainConfig:
     # when a held-out evaluation is worse than the best so far by more than this many bits
     # per sequence, go back to the best one's weights and optimizer state and halve the lr
     rollback: float | None = None
+    # when the run has not reached target_cost this many steps after its start (or its last
+    # restart), start again from new initial weights and a new optimizer (0: off)
+    restart_after: int = 0
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -151,6 +154,12 @@ class TrainConfig:
             check_positive_int("checkpoint_every", self.checkpoint_every)
         check_positive_int("curriculum_steps", self.curriculum_steps, 0)
         check_positive_int("warmup_steps", self.warmup_steps, 0)
+        check_positive_int("restart_after", self.restart_after, 0)
+        if self.restart_after and self.target_cost is None:
+            raise ValueError(
+                "restart_after: a restart needs target_cost (the run restarts when it has not "
+                "reached it); set target_cost, or use restart_after=0 (off)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -219,6 +228,20 @@ def _keep_best_or_roll_back(
         opt.load_state_dict(copy.deepcopy(best.optimizer))  # the optimizer steps in place
         state.lr_scale *= 0.5
         state.history.rollback_step.append(state.step)
+
+
+def _restart(model: nn.Module, state: TrainState, config: TrainConfig) -> None:
+    """``TrainConfig.restart_after``: new initial weights (drawn from a seed derived from
+    ``config.seed`` and the restart's number, so a resumed run draws the same), a new
+    optimizer, no best copy, the full learning rate; the batches go on."""
+    number = len(state.history.restart_step) + 1
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed((config.seed + 1_000_003 * number) % 2**63)
+        fresh = type(model)(model.config)  # type: ignore[operator]
+    model.load_state_dict(fresh.state_dict())
+    state.optimizer = make_optimizer(model, config)
+    state.best, state.lr_scale = None, 1.0
+    state.history.restart_step.append(state.step)
 
 
 def _backward(loss: Tensor) -> None:
@@ -331,6 +354,8 @@ def train(
     check_task_and_model(model, task)
     if config.curriculum_steps:
         check_curriculum(task)
+    if config.restart_after and not hasattr(model, "config"):
+        raise TypeError("restart_after: needs a model built from a config (an NTM or LSTMBaseline)")
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -459,9 +484,14 @@ def train(
                 if config.target_cost is not None and ev.bits_per_sequence <= config.target_cost:
                     result.reached_target = True
                     stop = True
-                elif config.rollback is not None and not last:
-                    cost = ev.bits_per_sequence
-                    _keep_best_or_roll_back(model, opt, state, cost, config.rollback)
+                elif not last:
+                    started = history.restart_step[-1] if history.restart_step else 0
+                    if config.restart_after and state.step - started >= config.restart_after:
+                        _restart(model, state, config)
+                        opt = state.optimizer
+                    elif config.rollback is not None:
+                        cost = ev.bits_per_sequence
+                        _keep_best_or_roll_back(model, opt, state, cost, config.rollback)
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 save_checkpoint()
             if stop:

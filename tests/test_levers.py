@@ -232,3 +232,59 @@ def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys):
                  "--eval-sequences", "2", "--no-progress", "--out", str(out)])  # fmt: skip
     assert code == 0, capsys.readouterr()
     assert json.loads((out / "model.json").read_text())["train_config"]["rollback"] == 5.0
+
+
+# -- restart: new initial weights when the target is not reached in time ------------------
+def test_a_run_that_misses_the_target_in_time_restarts_from_new_weights(tmp_path, monkeypatch):
+    # evaluations at 4, 8, 12, all above the target: restarts at 4 and 8 (not at the last)
+    cfg = config(steps=12, curriculum_steps=0, restart_after=4, target_cost=0.1)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 5.0]))
+    model = small_ntm()
+    state = _fresh_state(model, cfg)
+    before = {}
+
+    def watch(info):
+        if info["event"] == "eval" and info["step"] == 4:
+            before["weights"], _ = _copies(model, state)
+            before["optimizer"] = state.optimizer
+        return info["event"] == "eval" and info["step"] == 8  # stop just after the second
+
+    train(model, COPY, cfg, state=state, callbacks=[watch], checkpoint_dir=tmp_path,
+          progress=False)  # fmt: skip
+    assert state.history.restart_step == [4, 8]
+    assert state.optimizer is not before["optimizer"] and not state.optimizer.state  # fresh
+    assert all(not torch.equal(v, before["weights"][k]) for k, v in model.state_dict().items())
+    untrained = small_ntm()  # new weights, not the run's first ones either
+    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), untrained.parameters()))
+    assert load_train_state(tmp_path, load(tmp_path), cfg).history.restart_step == [4, 8]
+
+
+def test_a_run_with_restarts_resumes_exactly(tmp_path, monkeypatch):
+    cfg = config(steps=12, curriculum_steps=0, restart_after=4, target_cost=0.1)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 5.0, 5.0]))
+    straight = small_ntm()
+    train(straight, COPY, cfg, progress=False)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 5.0, 5.0]))
+    half = small_ntm()
+    train(half, COPY, cfg, progress=False, checkpoint_dir=tmp_path,
+          callbacks=[lambda info: info["event"] == "eval" and info["step"] == 4])  # fmt: skip
+    resumed = load(tmp_path)
+    train(resumed, COPY, cfg, state=load_train_state(tmp_path, resumed, cfg), progress=False)
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_restart_after_is_checked_and_is_a_flag(tmp_path, capsys):
+    with pytest.raises(ValueError, match="restart_after"):
+        TrainConfig(restart_after=-1)
+    with pytest.raises(ValueError, match="restart_after: a restart needs target_cost"):
+        TrainConfig(restart_after=100)
+    out = tmp_path / "run"
+    code = main(["train", "copy", "--steps", "2", "--restart-after", "1", "--target-cost",
+                 "0.1", "--no-compile", "--controller-size", "8", "--memory-rows", "8",
+                 "--batch-size", "2", "--eval-sequences", "2", "--eval-every", "1",
+                 "--no-progress", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    record = json.loads((out / "model.json").read_text())
+    assert record["train_config"]["restart_after"] == 1
+    assert record["history"]["restart_step"] in ([1], [])  # [] if step 1 reached the target
