@@ -379,7 +379,10 @@ def format_summary(summary: Sequence[Mapping[str, Any]]) -> str:
 
 
 #: The learning-curve fields kept in a sweep's ``curves.json`` (the held-out evaluations).
-CURVE_FIELDS = ("eval_step", "eval_sequences", "eval_seconds", "eval_bits", "eval_cost_bits")
+CURVE_FIELDS = (
+    *("eval_step", "eval_sequences", "eval_seconds", "eval_bits", "eval_cost_bits"),
+    *("rollback_step", "restart_step"),  # where the rollback and restart levers acted
+)
 
 
 def write_curves(out: str | Path) -> Path:

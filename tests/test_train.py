@@ -711,3 +711,14 @@ def test_train_compiles_with_the_configured_unroll(monkeypatch):
 def test_unroll_is_checked(bad):
     with pytest.raises((ValueError, TypeError), match="unroll"):
         TrainConfig(unroll=bad)
+
+
+def test_the_copy_fast_preset_is_the_measured_recipe_with_restarts():
+    """lr 3e-3 and a restart at 1,500 steps of 3,000 (sweeps/copy-lr3e-3-restart), which
+    needs the target: the preset stops there. The LSTM baseline's preset has no restart."""
+    train_kw = preset("copy", "fast")["train"]
+    assert train_kw["lr"] == 3e-3 and train_kw["steps"] == 3000
+    assert train_kw["restart_after"] == 1500 and train_kw["target_cost"] == 0.1
+    assert TrainConfig(**train_kw).restart_after == 1500
+    assert "restart_after" not in preset("copy", "fast", "lstm")["train"]
+    assert "restart_after" not in preset("associative_recall", "fast")["train"]
