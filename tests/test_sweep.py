@@ -133,3 +133,24 @@ def test_the_shipped_sweeps_load_and_summarise():
         curves = sweep_curves(path.parent)  # every shipped sweep ships its learning curves
         assert sorted(n for n, _, _ in curves) == sorted(f"seed={r['seed']}" for r in rows)
         assert {n: ok for n, _, ok in curves} == {f"seed={r['seed']}": r["solved"] for r in rows}
+
+
+def test_the_sweep_plot_marks_where_restarts_and_rollbacks_acted():
+    """The shipped restart sweep: seeds 0 and 1 restarted at step 1,500; the FF rollback
+    sweep rolled back several times. Each lever's marks sit on the curve at those steps."""
+    restart = sweep_curves(ROOT / "ntm_nb" / "pretrained" / "sweeps" / "copy-lr3e-3-restart")
+    fig = plot_sweep(restart, target=0.1)
+    marks = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
+    assert len(marks) == sum(1 for _, h, _ in restart if h.restart_step) == 2
+    for line in marks:
+        assert len(line.get_xdata()) == 1  # one restart each
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels.count("restart") == 1 and "rollback" not in labels
+    rollback = sweep_curves(ROOT / "ntm_nb" / "pretrained" / "sweeps" / "copy-ff-rollback")
+    fig = plot_sweep(rollback)
+    triangles = [line for line in fig.axes[0].lines if line.get_marker() == "v"]
+    assert sum(len(t.get_xdata()) for t in triangles) == sum(
+        len(h.rollback_step) for _, h, _ in rollback
+    )
+    plain = plot_sweep(sweep_curves(ROOT / "ntm_nb" / "pretrained" / "sweeps" / "copy-fast"))
+    assert not [line for line in plain.axes[0].lines if line.get_marker() in ("o", "v")]

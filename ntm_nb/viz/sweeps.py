@@ -26,21 +26,35 @@ def plot_sweep(
     """Held-out learning curves of every trial of a sweep, against sequences seen: green
     where the trial reached the target, red where it did not (``ntm_nb.sweep.sweep_curves``
     gives ``(name, history, solved)`` per trial). ``metric`` is ``"bits"`` (wrong bits per
-    sequence) or ``"cost"`` (cross-entropy bits); ``target`` draws the target line."""
+    sequence) or ``"cost"`` (cross-entropy bits); ``target`` draws the target line. An open
+    circle marks a restart (``TrainConfig.restart_after``), a triangle a rollback."""
     if metric not in ("bits", "cost"):
         raise ValueError(f"metric: expected 'bits' or 'cost', got {metric!r}")
     fig, axes = new_figure(1, 1, figsize=(7.0, 3.4))
     ax = axes[0, 0]
     solved = sum(1 for _, _, ok in curves if ok)
+    marked = set()  # the levers' marks that have a legend entry already
     for _, history, ok in curves:
         h = as_history(history)
         ys = h.eval_bits if metric == "bits" else h.eval_cost_bits
-        ax.plot(
-            h.eval_sequences[: len(ys)], ys, color=SOLVED_COLOR if ok else FAILED_COLOR,
-            lw=1.0, alpha=0.8,
-        )  # fmt: skip
+        xs = h.eval_sequences[: len(ys)]
+        color = SOLVED_COLOR if ok else FAILED_COLOR
+        ax.plot(xs, ys, color=color, lw=1.0, alpha=0.8)
+        # where a restart (new weights) or a rollback (back to the best) acted: the cost
+        # recorded at that step, before the lever
+        for steps, marker, label in (
+            (h.restart_step, "o", "restart"),
+            (h.rollback_step, "v", "rollback"),
+        ):
+            at = [i for i, s in enumerate(h.eval_step[: len(ys)]) if s in set(steps)]
+            if at:
+                name = None if label in marked else label
+                ax.plot([xs[i] for i in at], [ys[i] for i in at], marker, ls="", ms=5,
+                        mfc="none", color=color, label=name)  # fmt: skip
+                marked.add(label)
     if target is not None:
         ax.axhline(target, color="0.4", lw=0.8, ls="--", label=f"target {target:g}")
+    if target is not None or marked:
         ax.legend(loc="lower right", fontsize=8, frameon=False)  # solved curves end lower left
     positive = [y for _, h, _ in curves for y in as_history(h).eval_bits if y > 0]
     if positive and metric == "bits":
