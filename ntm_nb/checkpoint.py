@@ -527,19 +527,14 @@ def load_train_state(path: str | os.PathLike, model: nn.Module, train_config: An
                         f"{tuple(value.shape)}, "
                         f"the model's parameter {tuple(params[pid].shape)}"
                     )
-        saved_groups = json.loads(meta["param_groups"])
         groups = optimizer.state_dict()["param_groups"]
-        for group, saved in zip(groups, saved_groups):
-            saved["params"] = group["params"]
+        saved_groups = _with_params(json.loads(meta["param_groups"]), groups)
         optimizer.load_state_dict({"state": state, "param_groups": saved_groups})
         generator = torch.Generator()
         generator.set_state(tensors["generator"])
         history = History.from_dict(json.loads(meta["history"]))
         step, seconds = int(meta["step"]), float(meta["seconds"])
-        best = _best_state(tensors, meta, groups) if "best" in meta else None
-        own = {k: v.shape for k, v in model.state_dict().items()}
-        if best is not None and {k: v.shape for k, v in best.model.items()} != own:
-            raise ValueError("the saved best state's weights do not match the model")
+        best = _best_state(tensors, meta, groups, model) if "best" in meta else None
         lr_scale = float(meta.get("lr_scale", "1.0"))
     except (KeyError, ValueError, RuntimeError, TypeError, AttributeError, IndexError) as err:
         raise CheckpointError(
@@ -570,15 +565,25 @@ def _optimizer_state(
     return state
 
 
-def _best_state(tensors: dict[str, torch.Tensor], meta: dict[str, str], groups: list) -> BestState:
+def _with_params(saved_groups: list[dict], groups: list[dict]) -> list[dict]:
+    """Saved param_groups with the parameter ids of the optimizer's own ``groups``."""
+    for group, saved in zip(groups, saved_groups):
+        saved["params"] = group["params"]
+    return saved_groups
+
+
+def _best_state(
+    tensors: dict[str, torch.Tensor], meta: dict[str, str], groups: list, model: nn.Module
+) -> BestState:
     """The rollback's target saved with a training state (``TrainConfig.rollback``)."""
     saved = json.loads(meta["best"])
-    param_groups = saved["param_groups"]
-    for group, entry in zip(groups, param_groups):
-        entry["params"] = group["params"]
-    model = {k[len("best.model.") :]: v for k, v in tensors.items() if k.startswith("best.model.")}
+    prefix = "best.model."
+    weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    own = {k: v.shape for k, v in model.state_dict().items()}
+    if {k: v.shape for k, v in weights.items()} != own:
+        raise ValueError("the saved best state's weights do not match the model")
     optimizer = {
         "state": _optimizer_state(tensors, "best.opt.", saved["scalars"]),
-        "param_groups": param_groups,
+        "param_groups": _with_params(saved["param_groups"], groups),
     }
-    return BestState(int(saved["step"]), float(saved["cost"]), model, optimizer)
+    return BestState(int(saved["step"]), float(saved["cost"]), weights, optimizer)
