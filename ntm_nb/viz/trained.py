@@ -57,6 +57,8 @@ CURSOR_COLOR = "tab:orange"
 ERROR_COLOR = "tab:red"
 #: Ticks of a weighting's colour bar (on the square-root scale of ``weight_norm``).
 WEIGHT_TICKS = (0.0, 0.1, 0.5, 1.0)
+#: ... and of an output probability's.
+PROB_TICKS = (0.0, 0.5, 1.0)
 
 
 def _model_color(name: str, i: int) -> str:
@@ -338,7 +340,7 @@ def plot_memory_use(
     _rows_image(axes[2, 0], w_write, rows, "write weightings")
     _rows_image(axes[2, 1], w_read, rows, "read weightings", colorbar=True)
     # the scales are shared across a row: one colour bar a row, on the right
-    side_colorbar(axes[0, 1], out, "P(1)", (0.0, 0.5, 1.0))
+    side_colorbar(axes[0, 1], out, "P(1)", PROB_TICKS)
     side_colorbar(axes[1, 1], vectors, "value")
     for ax in axes[-1]:
         ax.set_xlabel("time step t")
@@ -356,7 +358,7 @@ class TraceStepHandles:
     memory: AxesImage
     read_focus: Line2D
     write_focus: Line2D
-    legend: Any  # below the memory image, off the data: drawn once
+    legend: Any  # above the memory image, below its title, off the data: drawn once
 
 
 def _focus_position(w: np.ndarray, rows: np.ndarray) -> tuple[list[float], list[float]]:
@@ -411,7 +413,7 @@ def plot_trace_step_with_handles(
         "channel",
         cmap=masked_cmap,
     )
-    side_colorbar(time_axes[2], out, "P(1)", (0.0, 0.5, 1.0))
+    side_colorbar(time_axes[2], out, "P(1)", PROB_TICKS)
     if bits:
         _mark_wrong(time_axes[2], ps, ys, m)
     which = "all heads" if head is None else f"head {head + 1}"
