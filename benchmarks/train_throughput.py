@@ -9,6 +9,7 @@ time is excluded here (see time_to_solve.py for the cold-start figure) and print
     python benchmarks/train_throughput.py --batch-sizes 64 256 --device cuda
     python benchmarks/train_throughput.py --compare-peer PATH --threads 1    # vs pytorch-ntm
     python benchmarks/train_throughput.py --compare-peer PATH --batch 1 16 --rounds 5
+    python benchmarks/train_throughput.py --population 1 4 8 16 --batch 32 --threads 1
 
 --compare-peer PATH times loudinthecloud/pytorch-ntm (a checkout at PATH; imported from
 there, never copied here) against ntm_nb's compiled step (unroll: the first of --unrolls,
@@ -21,6 +22,12 @@ equally often (--peer-batches of them; ntm_nb runs the list --ntm-repeats times 
 being that much faster). The thread count is --threads for both (torch is set once per
 process); use --threads 1 on a busy machine. Prints each round, then the medians and
 their ratio ntm_nb/peer.
+
+--population K [K ...] times ``ntm_nb.population.Population`` (K NTMs trained as one
+vmapped, compiled model, one Adam over the stacked parameters, a per-member norm clip)
+against the single compiled model, in interleaved rounds, at the first --batch (default 32)
+per member. Every step draws one length from a shuffled list of 1-20 for all members (no
+padding), each member its own bits. Prints aggregate sequences/s and its ratio to one model.
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any
 import torch
 
 import ntm_nb
+from ntm_nb.population import Population
 from ntm_nb.tasks import CopyTask
 from ntm_nb.train import masked_loss
 
@@ -92,6 +100,70 @@ def measure(
         n += one_step()
     _sync(device)
     return n / (time.perf_counter() - t0), warmup
+
+
+def make_population_step(
+    members: int, batch_size: int, device: str, seed: int = 0
+) -> Callable[[int], int]:
+    """``one_step(length)``: K = ``members`` NTMs trained one step as a ``Population``, every
+    member on its own batch of that length; returns the sequences trained (K * batch)."""
+    models = []
+    for member_seed in range(seed, seed + members):  # as make_step builds its one model
+        torch.manual_seed(member_seed)
+        models.append(ntm_nb.NTM().to(device))
+    pop = Population(models)
+    pop.compile_step()
+    opt = torch.optim.Adam(pop.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(seed)
+
+    def one_step(length: int) -> int:
+        task = CopyTask(min_len=length, max_len=length)
+        x, y, mask = (
+            torch.stack(t).to(device)
+            for t in zip(*(task.sample(batch_size, gen) for _ in range(members)))
+        )
+        loss = pop.loss(x, y, mask)
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        pop.clip_grad_norm_(50.0)
+        opt.step()
+        return members * batch_size
+
+    return one_step
+
+
+def compare_population(args: argparse.Namespace, sizes: list[int]) -> None:
+    """Population of K models vs one model, interleaved rounds; prints the table."""
+    batch = (args.batch_sizes or [32])[0]
+    lengths = [n for n in range(1, 21) for _ in range(2)]
+    random.Random(0).shuffle(lengths)
+    print(f"copy, lengths 1-20 (one per step, shared by the members), batch {batch} per member")
+    runners: dict[str, Callable[[int | None], int]] = {
+        "single": make_step(batch, True, args.device)
+    }
+    for k in sizes:
+        runners[f"K={k}"] = make_population_step(k, batch, args.device)
+    for name, run in runners.items():  # compile and warm up, timed apart
+        t0 = time.perf_counter()
+        for n in (20, 1, 20):
+            run(n)
+        _sync(args.device)
+        print(f"  warm-up {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    rates: dict[str, list[float]] = {name: [] for name in runners}
+    for r in range(args.rounds):
+        for name, run in runners.items():
+            t0, n = time.perf_counter(), 0
+            for length in lengths:
+                n += run(length)
+            _sync(args.device)
+            rates[name].append(n / (time.perf_counter() - t0))
+        print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rates.items()))
+    single = statistics.median(rates["single"])
+    print(f"\n| {'models':>6} | {'aggregate seq/s':>15} | {'x one model':>11} |")
+    print(f"|{'-' * 8}|{'-' * 17}|{'-' * 13}|")
+    for name, v in rates.items():
+        med = statistics.median(v)
+        print(f"| {name:>6} | {med:>15.0f} | {med / single:>11.2f} |")
 
 
 def load_peer(path: str) -> ModuleType:
@@ -273,6 +345,14 @@ def main() -> None:
         default=10,
         help="ntm_nb runs the peer's lengths this many times per round (compare)",
     )
+    parser.add_argument(
+        "--population",
+        type=int,
+        nargs="+",
+        metavar="K",
+        default=None,
+        help="time populations of K models against one model (see above)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -285,6 +365,9 @@ def main() -> None:
     )
     if args.compare_peer:
         compare_peer(args, args.batch_sizes or [16])
+        return
+    if args.population:
+        compare_population(args, args.population)
         return
     print(
         "copy task, lengths 1-20, NTM(LSTM 100, 1R+1W, N=128, M=20), Adam, "

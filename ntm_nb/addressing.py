@@ -93,11 +93,13 @@ def _cosine_similarity(memory: Tensor, k: Tensor) -> Tensor:
     The eager step on the CPU computes the plain formula, which needs fewer kernels, and
     falls back to the rescaled one where a norm, or a product of norms, is out of range
     (the check reads two small maxima; on an accelerator it would wait for the device,
-    so there, and in float16, the rescaled formula is used directly).
+    so there, in float16 and under a torch.func transform such as ``vmap``, where a
+    data-dependent branch cannot run, the rescaled formula is used directly).
     """
     dtype = memory.dtype
     if (
         torch.compiler.is_compiling()
+        or torch._C._are_functorch_transforms_active()  # vmap: no data-dependent branch
         or memory.device.type != "cpu"
         or torch.finfo(dtype).tiny > EPS * EPS  # float16: EPS^2 rounds to 0
     ):

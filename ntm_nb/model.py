@@ -214,9 +214,11 @@ class NTM(nn.Module):
         w = torch.softmax(self.w0_logits, dim=-1).expand(batch_size, -1, -1)
         r = self.r0.expand(batch_size, -1, -1)
         controller = self.controller.initial_state(batch_size, like)
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
             # Leaves that require grad, as every later state does: the compiled step then
             # sees the same kind of input at t = 0 as later, and compiles once, not twice.
+            # (Not under a torch.func transform, as in a ``Population``: there the state
+            # is a batched tensor, which cannot be made a leaf, and it needs no such help.)
             for leaf in (*controller, memory):
                 if leaf.is_leaf:
                     leaf.requires_grad_()

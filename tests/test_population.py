@@ -1,0 +1,116 @@
+"""Populations: K NTMs trained as one vmapped model equal K models trained alone."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+import ntm_nb
+from ntm_nb.population import Population, stack_batches
+from ntm_nb.tasks import CopyTask
+from ntm_nb.train import masked_loss
+
+SMALL = {"controller_size": 12, "N": 10, "M": 6}
+
+
+def members(k: int, **kw) -> list[ntm_nb.NTM]:
+    out = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        out.append(ntm_nb.NTM(**{**SMALL, **kw}))
+    return out
+
+
+def max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
+    return max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def train_alone(model, batches, lr, clip):
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for x, y, mask in batches:
+        opt.zero_grad()
+        masked_loss(model(x), y, mask).backward()
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()), clip)
+        opt.step()
+
+
+@pytest.mark.parametrize("controller", ["lstm", "feedforward"])
+def test_training_a_population_equals_training_each_member_alone(controller):
+    K, steps, lr, clip = 3, 4, 3e-3, 0.07  # a clip that acts on some members, not all
+    models = members(K, controller=controller)
+    alone = [copy.deepcopy(m) for m in models]
+    task = CopyTask(max_len=5)  # members draw their own lengths: padding is exercised
+    gens = [torch.Generator().manual_seed(10 + k) for k in range(K)]
+    batches = [[task.sample(4, g) for _ in range(steps)] for g in gens]  # [member][step]
+    assert len({x.shape[1] for member in batches for x, _, _ in member}) > 1  # lengths differ
+
+    pop = Population(models)
+    opt = torch.optim.Adam(pop.parameters(), lr=lr)
+    clipped = False
+    for step in range(steps):
+        x, y, mask = stack_batches([batches[k][step] for k in range(K)])
+        opt.zero_grad()
+        pop.loss(x, y, mask).sum().backward()
+        clipped |= bool((pop.clip_grad_norm_(clip) > clip).any())
+        opt.step()
+    assert clipped
+    pop.write_back()
+    for k in range(K):
+        train_alone(alone[k], batches[k], lr, clip)
+        assert max_diff(models[k], alone[k]) < 1e-5
+    # ... and the members did train, each its own way
+    assert max_diff(models[0], members(1, controller=controller)[0]) > 1e-3
+    assert max_diff(models[0], models[1]) > 1e-2
+
+
+def test_population_logits_and_losses_are_each_members_own():
+    models = members(2)
+    pop = Population(models)
+    task = CopyTask(max_len=6)
+    batches = [task.sample(3, torch.Generator().manual_seed(k)) for k in range(2)]
+    x, y, mask = stack_batches(batches)
+    with torch.no_grad():
+        logits, losses = pop(x), pop.loss(x, y, mask)
+        for k, (xb, yb, mb) in enumerate(batches):
+            T = xb.shape[1]
+            torch.testing.assert_close(logits[k, :, :T], models[k](xb), atol=1e-6, rtol=1e-5)
+            torch.testing.assert_close(losses[k], masked_loss(models[k](xb), yb, mb))
+
+
+def test_compiled_population_step_matches_the_eager_one():
+    task = CopyTask(min_len=3, max_len=3)
+    x, y, mask = stack_batches([task.sample(2, torch.Generator().manual_seed(k)) for k in range(2)])
+    grads = []
+    for compiled in (False, True):
+        pop = Population(members(2)).compile_step(compiled)
+        pop.loss(x, y, mask).sum().backward()
+        grads.append([p.grad for p in pop.parameters()])
+    for eager, comp in zip(*grads):
+        torch.testing.assert_close(comp, eager, atol=1e-5, rtol=1e-4)
+
+
+def test_from_seeds_builds_the_models_a_single_run_starts_from():
+    config = ntm_nb.NTMConfig(**SMALL)
+    pop = Population.from_seeds(config, [3, 5])
+    torch.manual_seed(5)
+    assert max_diff(pop.models[1], ntm_nb.NTM(config)) == 0
+    assert len(pop) == 2
+
+
+def test_bad_populations_and_inputs_name_what_is_wrong():
+    with pytest.raises(ValueError, match="models: need at least one NTM"):
+        Population([])
+    with pytest.raises(TypeError, match=r"models\[1\]: expected an NTM"):
+        Population([members(1)[0], torch.nn.Linear(2, 2)])
+    with pytest.raises(ValueError, match=r"models\[1\]: every member needs the same NTMConfig"):
+        Population([members(1)[0], ntm_nb.NTM(**{**SMALL, "M": 4})])
+    pop = Population(members(2))
+    with pytest.raises(ValueError, match=r"x: expected shape \(K, B, T, input_size\) = \(2, B"):
+        pop(torch.zeros(3, 1, 4, 9))
+    with pytest.raises(ValueError, match="batches: need at least one"):
+        stack_batches([])
+    task = CopyTask(max_len=3)
+    with pytest.raises(ValueError, match="batches: member 1 has batch size 3, member 0 has 2"):
+        stack_batches([task.sample(2), task.sample(3)])
