@@ -12,6 +12,11 @@ re-checks each saved model on 1,000 *fresh* sequences.
 
 ``--ab FLAG`` runs every seed twice, side by side, without and with ``FLAG`` (alternating
 which goes first), and prints the ratio of the median wall times (with / without).
+``--old-code PATH`` makes the "without" arm the package at PATH (a checkout of an earlier
+commit, e.g. ``git worktree add /tmp/old COMMIT``, put first on PYTHONPATH) with its own
+defaults, so old and new code are timed side by side:
+
+    python benchmarks/time_to_solve.py --old-code /tmp/old --ab=--fast-start
 """
 
 from __future__ import annotations
@@ -33,9 +38,18 @@ import ntm_nb
 from ntm_nb.tasks import CopyTask
 
 
-def run_seed(seed: int, workdir: Path, max_steps: int, warm_cache: bool, extra: list[str]) -> dict:
+def run_seed(
+    seed: int,
+    workdir: Path,
+    max_steps: int,
+    warm_cache: bool,
+    extra: list[str],
+    code: str | None = None,
+) -> dict:
     out = workdir / f"copy-seed{seed}"
     env = dict(os.environ)
+    if code is not None:  # the package at ``code`` instead of the installed one
+        env["PYTHONPATH"] = os.pathsep.join([code, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if not warm_cache:
         env["TORCHINDUCTOR_CACHE_DIR"] = str(workdir / f"inductor-cache-{seed}")
         env["TRITON_CACHE_DIR"] = str(workdir / f"triton-cache-{seed}")
@@ -101,6 +115,11 @@ def main() -> None:
         help="run every seed without and with this train flag (e.g. --ab=--fast-start)",
     )
     parser.add_argument(
+        "--old-code",
+        metavar="PATH",
+        help="the 'without' arm runs the package at PATH (an earlier commit's checkout)",
+    )
+    parser.add_argument(
         "extra", nargs="*", help="extra arguments for `ntm-nb train copy` (after --)"
     )
     args = parser.parse_args()
@@ -118,15 +137,19 @@ def main() -> None:
     rows, arms = [], {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
         for i, seed in enumerate(args.seeds):
-            order = [False] if not args.ab else ([False, True] if i % 2 == 0 else [True, False])
+            ab = args.ab or args.old_code
+            order = [False] if not ab else ([False, True] if i % 2 == 0 else [True, False])
             for with_flag in order:
-                extra = args.extra + ([args.ab] if with_flag else [])
+                extra = args.extra + ([args.ab] if with_flag and args.ab else [])
                 tag = Path(tmp) / ("b" if with_flag else "a")
                 tag.mkdir(exist_ok=True)
-                r = run_seed(seed, tag, args.max_steps, args.warm_cache, extra)
+                code = None if with_flag else args.old_code
+                r = run_seed(seed, tag, args.max_steps, args.warm_cache, extra, code)
                 rows.append(r)
                 arms[with_flag].append(r["wall_s"])
-                label = f" {args.ab if with_flag else '(without)'}" if args.ab else ""
+                new = "new code" + (f" {args.ab}" if args.ab else "")
+                old = f"old code ({args.old_code})" if args.old_code else "(without)"
+                label = f" {new if with_flag else old}" if ab else ""
                 print(
                     f"| {r['seed']:>4} | {r['wall_s']:>6.1f} | {str(r['solved']):>6} "
                     f"| {r['steps']:>5} | "
@@ -134,11 +157,11 @@ def main() -> None:
                     f"{r['fresh_bits']:>15.3f} | {r['peak_mb_so_far']:>7.0f} |{label}",
                     flush=True,
                 )
-    if args.ab:
+    if args.ab or args.old_code:
         a, b = statistics.median(arms[False]), statistics.median(arms[True])
-        print(
-            f"\nmedian wall time without {args.ab}: {a:.1f} s, with: {b:.1f} s, ratio {b / a:.3f}"
-        )
+        without = f"old code {args.old_code}" if args.old_code else f"without {args.ab}"
+        with_ = "new code" + (f" with {args.ab}" if args.ab else "")
+        print(f"\nmedian wall time, {without}: {a:.1f} s; {with_}: {b:.1f} s; ratio {b / a:.3f}")
     walls = [r["wall_s"] for r in rows]
     print(
         f"\nmedian wall time: {statistics.median(walls):.1f} s over {len(rows)} seeds "
