@@ -4,8 +4,9 @@ trained and explored in Jupyter.
 Modules, in dependency order: ``memory`` (eqs. 2-4), ``addressing`` (eqs. 5-9),
 ``controller``, ``heads``, ``model`` (the NTM), ``baseline`` (the LSTM baseline), ``tasks``
 (the paper's five tasks, the Task contract and the registry), ``records`` (histories and
-results), ``optim``, ``checkpoint``, ``train``, ``viz`` (plots), ``widgets`` (the tools),
-``pretrained`` (the shipped models) and ``cli`` (the command line).
+results), ``optim``, ``checkpoint``, ``train``, ``population`` (K models trained as one),
+``viz`` (plots), ``widgets`` (the tools), ``pretrained`` (the shipped models) and ``cli``
+(the command line).
 """
 
 from ntm_nb import pretrained

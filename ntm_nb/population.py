@@ -95,7 +95,8 @@ class Population:
         self.params, self.buffers = stack_module_state(members)
         # The module functional_call runs: the architecture only, its tensors on "meta".
         self._base = _Member(NTM(self.config)).to("meta")
-        self._init_fn = vmap(self._initial, in_dims=(0, 0, None))
+        # a "random" initial memory: a fresh draw per member, as each model alone draws its own
+        self._init_fn = vmap(self._initial, in_dims=(0, 0, None), randomness="different")
         self._step_fn = vmap(self._step)
         self._compiled = False
 

@@ -114,3 +114,12 @@ def test_bad_populations_and_inputs_name_what_is_wrong():
     task = CopyTask(max_len=3)
     with pytest.raises(ValueError, match="batches: member 1 has batch size 3, member 0 has 2"):
         stack_batches([task.sample(2), task.sample(3)])
+
+
+@pytest.mark.parametrize("memory_init", ["learned", "random"])
+def test_every_initial_memory_runs_in_a_population(memory_init):
+    pop = Population(members(2, memory_init=memory_init))
+    x, y, mask = stack_batches([CopyTask(max_len=3).sample(2) for _ in range(2)])
+    loss = pop.loss(x, y, mask)
+    loss.sum().backward()
+    assert torch.isfinite(loss).all() and all(p.grad is not None for p in pop.parameters())
