@@ -18,6 +18,11 @@ as much (``benchmarks/README.md``). In use::
     opt.step()
     pop.write_back()                             # the trained weights into the K models
 
+or all of that, with evaluation and a stop at the target, for seeds of one recipe::
+
+    results = train_population(Population.from_seeds(config, range(10)), task, train_config)
+    # results[k]: seed k's TrainResult, as train(...) with seed k would give (within rounding)
+
 Adam, RMSprop and SGD update each element from its own gradient and state, so one
 optimizer over the stacked parameters is K independent optimizers with the same
 hyper-parameters; a global-norm clip is not elementwise, hence ``clip_grad_norm_``.
@@ -25,18 +30,30 @@ hyper-parameters; a global-norm clip is not elementwise, hence ``clip_grad_norm_
 
 from __future__ import annotations
 
+import copy
+import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
 
-from ntm_nb.evaluation import masked_loss
+from ntm_nb.evaluation import eval_batches, evaluate_batches, masked_loss
 from ntm_nb.model import NTM, NTMConfig, NTMState
-from ntm_nb.tasks import Batch
+from ntm_nb.optim import make_optimizer
+from ntm_nb.records import History, TrainResult
+from ntm_nb.schedules import scheduled_lr
+from ntm_nb.tasks import Batch, Task, bit_errors
+from ntm_nb.train import TrainConfig, _train_config
 
-__all__ = ["Population", "stack_batches"]
+__all__ = ["Population", "stack_batches", "train_population"]
+
+#: TrainConfig levers that act on one run at a time (a member's own restart, rollback or
+#: curriculum draw): not (yet) available to a population.
+PER_RUN_LEVERS = ("restart_after", "rollback", "curriculum_steps", "fast_start")
 
 
 class _Member(nn.Module):
@@ -90,6 +107,7 @@ class Population:
                     f"member {k} has {m.config}, member 0 has {models[0].config}"
                 )
         self.models = models
+        self.seeds: list[int] | None = None  # set by from_seeds: each member's run seed
         self.config: NTMConfig = models[0].config
         members = [_Member(m) for m in models]
         self.params, self.buffers = stack_module_state(members)
@@ -108,7 +126,9 @@ class Population:
         for seed in seeds:
             torch.manual_seed(seed)
             models.append(NTM(config))
-        return cls(models)
+        pop = cls(models)
+        pop.seeds = list(seeds)
+        return pop
 
     def __len__(self) -> int:
         return len(self.models)
@@ -178,3 +198,137 @@ class Population:
             for k, model in enumerate(self.models):
                 model.get_parameter(key).copy_(stacked[k])
         return self.models
+
+
+def train_population(
+    pop: Population,
+    task: Task,
+    config: TrainConfig | None = None,
+    *,
+    seeds: Sequence[int] | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> list[TrainResult]:
+    """Train every member as ``train(model_k, task, config)`` with ``seed=seeds[k]`` would,
+    all K in one batched step; returns one ``TrainResult`` per member.
+
+    Member k draws its batches from its own generator seeded with ``seeds[k]`` (default:
+    ``pop.seeds``, set by ``Population.from_seeds``), so it sees the batches its single run
+    sees; members of different lengths are padded exactly (``stack_batches``). Every
+    ``eval_every`` steps each member is evaluated on the held-out set; a member that reaches
+    ``target_cost`` is done: its weights are kept as they were then (the population trains
+    on until every member is done or ``steps`` are spent). The learning-rate schedule and
+    both clips apply as in ``train``; the levers that act on one run at a time
+    (``PER_RUN_LEVERS``) are refused. No checkpoints: a population is a unit of compute.
+    """
+    config = _train_config(config, overrides)
+    K = len(pop)
+    seeds = list(seeds) if seeds is not None else pop.seeds
+    if seeds is None or len(seeds) != K:
+        raise ValueError(
+            f"seeds: need one seed per member ({K}), got "
+            f"{'none' if seeds is None else len(seeds)} (Population.from_seeds sets them)"
+        )
+    for name in PER_RUN_LEVERS:
+        if getattr(config, name):
+            raise ValueError(
+                f"{name}: acts on one run at a time, which a population does not support; "
+                f"use train() for it (accepted here: {name}=0 or None)"
+            )
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    if config.compile:
+        pop.compile_step()
+    opt = make_optimizer(pop, config)  # elementwise: K independent optimizers
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    held_out = eval_batches(
+        task, config.eval_sequences, min(config.eval_sequences, 256), config.eval_seed
+    )
+    results = [TrainResult(model=m, history=History(), step=0) for m in pop.models]
+    kept: dict[int, dict[str, Tensor]] = {}  # member -> its weights when it reached the target
+    run_loss, run_bits, run_n = torch.zeros(K), torch.zeros(K), 0
+    start = time.perf_counter()
+    bar = tqdm(total=config.steps, disable=not progress, desc=f"train {K} x {task.name}")
+    step = 0
+    try:
+        while step < config.steps and len(kept) < K:
+            x, y, mask = stack_batches([task.sample(config.batch_size, g) for g in gens])
+            logits = pop(x)
+            losses = vmap(masked_loss)(logits, y, mask)  # (K,)
+            opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            if config.clip_value is not None:
+                torch.nn.utils.clip_grad_value_(pop.parameters(), config.clip_value)
+            if config.clip_norm is not None:
+                pop.clip_grad_norm_(config.clip_norm)
+            if config.warmup_steps or config.lr_final is not None:
+                for group in opt.param_groups:
+                    group["lr"] = scheduled_lr(config, step)
+            opt.step()
+            step += 1
+            bar.update(1)
+            values = losses.detach()
+            bad = [seeds[k] for k in range(K) if k not in kept and not math.isfinite(values[k])]
+            if bad:
+                raise FloatingPointError(
+                    f"training loss became non-finite at step {step} for seed(s) {bad}; try a "
+                    f"lower lr (now {config.lr}) or clipping (clip_norm={config.clip_norm})"
+                )
+            run_loss += values
+            run_bits += torch.stack(
+                [bit_errors(logits[k].detach(), y[k], mask[k]).mean() for k in range(K)]
+            )
+            run_n += 1
+            last = step == config.steps
+            if step % config.log_every == 0 or last:
+                seconds = round(time.perf_counter() - start, 3)
+                for k, r in enumerate(results):
+                    if k in kept:
+                        continue
+                    h = r.history
+                    h.step.append(step)
+                    h.sequences.append(step * config.batch_size)
+                    h.seconds.append(seconds)
+                    h.loss.append(float(run_loss[k]) / run_n)
+                    h.bits.append(float(run_bits[k]) / run_n)
+                run_loss, run_bits, run_n = torch.zeros(K), torch.zeros(K), 0
+            if step % config.eval_every == 0 or last:
+                _evaluate_members(pop, task, held_out, results, kept, step, config, start)
+    finally:
+        bar.close()
+    pop.write_back()
+    for k, weights in kept.items():
+        pop.models[k].load_state_dict(weights)
+    for k, r in enumerate(results):
+        r.step = r.history.eval_step[-1] if k in kept else step
+        r.model.eval()
+    return results
+
+
+def _evaluate_members(
+    pop: Population,
+    task: Task,
+    held_out: list[Batch],
+    results: list[TrainResult],
+    kept: dict[int, dict[str, Tensor]],
+    step: int,
+    config: TrainConfig,
+    start: float,
+) -> None:
+    """Evaluate every member not yet done; keep the weights of those at the target."""
+    pop.write_back()
+    seconds = round(time.perf_counter() - start, 3)
+    for k, (model, r) in enumerate(zip(pop.models, results)):
+        if k in kept:
+            continue
+        r.final_eval = ev = evaluate_batches(model, task, held_out)
+        h = r.history
+        h.eval_step.append(step)
+        h.eval_sequences.append(step * config.batch_size)
+        h.eval_seconds.append(seconds)
+        h.eval_bits.append(ev.bits_per_sequence)
+        h.eval_loss.append(ev.loss)
+        h.eval_cost_bits.append(ev.cost_bits)
+        if config.target_cost is not None and ev.bits_per_sequence <= config.target_cost:
+            r.reached_target = True
+            kept[k] = copy.deepcopy(model.state_dict())

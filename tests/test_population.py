@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import ntm_nb
-from ntm_nb.population import Population, stack_batches
+from ntm_nb.population import Population, stack_batches, train_population
 from ntm_nb.tasks import CopyTask
 from ntm_nb.train import masked_loss
 
@@ -23,6 +23,7 @@ def members(k: int, **kw) -> list[ntm_nb.NTM]:
     return out
 
 
+@torch.no_grad()
 def max_diff(a: torch.nn.Module, b: torch.nn.Module) -> float:
     return max(float((p - q).abs().max()) for p, q in zip(a.parameters(), b.parameters()))
 
@@ -123,3 +124,59 @@ def test_every_initial_memory_runs_in_a_population(memory_init):
     loss = pop.loss(x, y, mask)
     loss.sum().backward()
     assert torch.isfinite(loss).all() and all(p.grad is not None for p in pop.parameters())
+
+
+def test_train_population_gives_each_seed_the_run_train_gives_it():
+    """Member k of train_population is train(...) with seed k: the same batches, the same
+    evaluations and (within rounding) the same weights."""
+    config = ntm_nb.NTMConfig(**SMALL, input_size=5, output_size=4)
+    task = CopyTask(bits=4, max_len=3)
+    train_config = ntm_nb.TrainConfig(
+        steps=30, batch_size=8, lr=3e-3, eval_every=10, eval_sequences=16, log_every=5,
+        compile=False, clip_norm=1.0,
+    )  # fmt: skip
+    seeds = [0, 1, 2]
+    pop = Population.from_seeds(config, seeds)
+    results = train_population(pop, task, train_config, progress=False)
+    for seed, pr in zip(seeds, results):
+        torch.manual_seed(seed)
+        alone = ntm_nb.NTM(config)
+        sr = ntm_nb.train(alone, task, train_config, seed=seed, progress=False)
+        assert pr.step == sr.step == 30 and not pr.reached_target
+        assert pr.history.eval_step == sr.history.eval_step == [10, 20, 30]
+        assert pr.history.sequences == sr.history.sequences
+        assert pr.history.loss == pytest.approx(sr.history.loss, rel=1e-4)
+        assert pr.history.eval_loss == pytest.approx(sr.history.eval_loss, rel=1e-4)
+        assert max_diff(pr.model, alone) < 1e-4
+    assert max_diff(results[0].model, results[1].model) > 1e-2  # each its own run
+
+
+def test_a_member_at_the_target_is_done_and_keeps_its_weights_from_then():
+    config = ntm_nb.NTMConfig(**SMALL, input_size=5, output_size=4)
+    task = CopyTask(bits=4, max_len=2)
+    train_config = ntm_nb.TrainConfig(
+        steps=80, batch_size=8, lr=1e-2, eval_every=10, eval_sequences=16, log_every=5,
+        compile=False, target_cost=1.3, clip_norm=1.0,
+    )  # fmt: skip
+    pop = Population.from_seeds(config, [0, 1, 2])
+    results = train_population(pop, task, train_config, progress=False)
+    assert all(r.reached_target for r in results)  # it acts within the 80 steps
+    for r in results:
+        h = r.history
+        assert h.eval_bits[-1] <= 1.3 and all(b > 1.3 for b in h.eval_bits[:-1])
+        assert r.step == h.eval_step[-1] and h.step[-1] <= r.step
+        again = ntm_nb.evaluate(
+            r.model, task, train_config.eval_sequences, seed=train_config.eval_seed
+        )
+        assert again.bits_per_sequence == h.eval_bits[-1]  # the weights of that evaluation
+
+
+def test_train_population_refuses_what_it_cannot_do():
+    pop = Population.from_seeds(ntm_nb.NTMConfig(**SMALL), [0, 1])
+    task = CopyTask(max_len=3)
+    with pytest.raises(ValueError, match="rollback: acts on one run at a time"):
+        train_population(pop, task, steps=2, rollback=5.0, progress=False)
+    with pytest.raises(ValueError, match=r"seeds: need one seed per member \(2\), got 3"):
+        train_population(pop, task, steps=2, seeds=[0, 1, 2], progress=False)
+    with pytest.raises(ValueError, match="seeds: need one seed per member"):
+        train_population(Population(members(2)), task, steps=2, progress=False)
