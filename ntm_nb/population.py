@@ -183,7 +183,7 @@ class Population:
         grads = [p.grad for p in self.params.values() if p.grad is not None]
         K = len(self)
         if not grads:
-            return torch.zeros(K)
+            return torch.zeros(K, device=self.parameters()[0].device)
         norms = torch.stack([g.reshape(K, -1).norm(dim=1) for g in grads]).norm(dim=0)  # (K,)
         scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
         for g in grads:
@@ -240,6 +240,7 @@ def train_population(
     if config.compile:
         pop.compile_step()
     opt = make_optimizer(pop, config)  # elementwise: K independent optimizers
+    device = pop.parameters()[0].device
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     held_out = eval_batches(
         task, config.eval_sequences, min(config.eval_sequences, 256), config.eval_seed
@@ -252,7 +253,8 @@ def train_population(
     step = 0
     try:
         while step < config.steps and len(kept) < K:
-            x, y, mask = stack_batches([task.sample(config.batch_size, g) for g in gens])
+            batch = stack_batches([task.sample(config.batch_size, g) for g in gens])
+            x, y, mask = (t.to(device) for t in batch)
             logits = pop(x)
             losses = vmap(masked_loss)(logits, y, mask)  # (K,)
             opt.zero_grad(set_to_none=True)
@@ -267,7 +269,7 @@ def train_population(
             opt.step()
             step += 1
             bar.update(1)
-            values = losses.detach()
+            values = losses.detach().cpu()
             bad = [seeds[k] for k in range(K) if k not in kept and not math.isfinite(values[k])]
             if bad:
                 raise FloatingPointError(
@@ -277,7 +279,7 @@ def train_population(
             run_loss += values
             run_bits += torch.stack(
                 [bit_errors(logits[k].detach(), y[k], mask[k]).mean() for k in range(K)]
-            )
+            ).cpu()
             run_n += 1
             last = step == config.steps
             if step % config.log_every == 0 or last:
