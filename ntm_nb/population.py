@@ -106,6 +106,11 @@ class Population:
                     f"models[{k}]: every member needs the same NTMConfig; "
                     f"member {k} has {m.config}, member 0 has {models[0].config}"
                 )
+            if m.r0.device != models[0].r0.device:
+                raise ValueError(
+                    f"models[{k}]: every member needs to be on one device; member {k} is on "
+                    f"{m.r0.device}, member 0 on {models[0].r0.device}"
+                )
         self.models = models
         self.seeds: list[int] | None = None  # set by from_seeds: each member's run seed
         self.config: NTMConfig = models[0].config
@@ -116,7 +121,6 @@ class Population:
         # a "random" initial memory: a fresh draw per member, as each model alone draws its own
         self._init_fn = vmap(self._initial, in_dims=(0, 0, None), randomness="different")
         self._step_fn = vmap(self._step)
-        self._compiled = False
 
     @classmethod
     def from_seeds(cls, config: NTMConfig, seeds: Sequence[int]) -> Population:
@@ -142,7 +146,6 @@ class Population:
         compile_kwargs.setdefault("dynamic", False)
         step = vmap(self._step)
         self._step_fn = torch.compile(step, **compile_kwargs) if enable else step
-        self._compiled = enable
         return self
 
     # ------------------------------------------------------------------------------------
@@ -180,6 +183,8 @@ class Population:
     def clip_grad_norm_(self, max_norm: float) -> Tensor:
         """Scale each member's gradients as ``torch.nn.utils.clip_grad_norm_`` would scale
         that member's alone; returns the (K,) norms before clipping."""
+        if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float)) or not max_norm > 0:
+            raise ValueError(f"max_norm: must be a number > 0, got {max_norm!r}")
         grads = [p.grad for p in self.params.values() if p.grad is not None]
         K = len(self)
         if not grads:

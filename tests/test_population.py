@@ -107,7 +107,13 @@ def test_bad_populations_and_inputs_name_what_is_wrong():
         Population([members(1)[0], torch.nn.Linear(2, 2)])
     with pytest.raises(ValueError, match=r"models\[1\]: every member needs the same NTMConfig"):
         Population([members(1)[0], ntm_nb.NTM(**{**SMALL, "M": 4})])
+    on_meta = members(1)[0].to("meta")
+    with pytest.raises(ValueError, match=r"models\[1\]: every member needs to be on one device"):
+        Population([members(1)[0], on_meta])
     pop = Population(members(2))
+    for bad in (0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="max_norm: must be a number > 0"):
+            pop.clip_grad_norm_(bad)
     with pytest.raises(ValueError, match=r"x: expected shape \(K, B, T, input_size\) = \(2, B"):
         pop(torch.zeros(3, 1, 4, 9))
     with pytest.raises(ValueError, match="batches: need at least one"):
