@@ -135,9 +135,9 @@ def main() -> None:
         "|------|--------|--------|-------|-----------|---------------|-----------------|---------|"
     )
     rows, arms = [], {False: [], True: []}
+    ab = args.ab or args.old_code  # two arms: without and with the flag, or old and new code
     with tempfile.TemporaryDirectory() as tmp:
         for i, seed in enumerate(args.seeds):
-            ab = args.ab or args.old_code
             order = [False] if not ab else ([False, True] if i % 2 == 0 else [True, False])
             for with_flag in order:
                 extra = args.extra + ([args.ab] if with_flag and args.ab else [])
@@ -157,7 +157,7 @@ def main() -> None:
                     f"{r['fresh_bits']:>15.3f} | {r['peak_mb_so_far']:>7.0f} |{label}",
                     flush=True,
                 )
-    if args.ab or args.old_code:
+    if ab:
         a, b = statistics.median(arms[False]), statistics.median(arms[True])
         without = f"old code {args.old_code}" if args.old_code else f"without {args.ab}"
         with_ = "new code" + (f" with {args.ab}" if args.ab else "")

@@ -48,7 +48,7 @@ from typing import Any
 import torch
 
 import ntm_nb
-from ntm_nb.population import Population
+from ntm_nb.population import Population, stack_batches
 from ntm_nb.tasks import CopyTask
 from ntm_nb.train import masked_loss
 
@@ -118,10 +118,8 @@ def make_population_step(
 
     def one_step(length: int) -> int:
         task = CopyTask(min_len=length, max_len=length)
-        x, y, mask = (
-            torch.stack(t).to(device)
-            for t in zip(*(task.sample(batch_size, gen) for _ in range(members)))
-        )
+        batch = stack_batches([task.sample(batch_size, gen) for _ in range(members)])
+        x, y, mask = (t.to(device) for t in batch)
         loss = pop.loss(x, y, mask)
         opt.zero_grad(set_to_none=True)
         loss.sum().backward()

@@ -6,8 +6,9 @@ and runs ``NTM.step`` — the same step as a single model, not a second copy of 
 weights, its own batch and its own optimizer state; nothing is shared but the kernels, so
 member k of a population trains exactly as model k would alone (equal within float
 rounding: ``tests/test_population.py``). On a GPU, where one NTM at batch 32 leaves the
-device idle, K members cost about as much as one; on a 2-core CPU they cost about K times
-as much (``benchmarks/README.md``). In use::
+device idle, K members should cost about as much as one (not yet measured); on a 2-core
+CPU 8 members train 1.37x the sequences per second of one model when they share each
+step's length (``benchmarks/README.md``). In use::
 
     pop = Population([NTM(seed) ...])            # or Population.from_seeds(config, seeds)
     opt = torch.optim.Adam(pop.parameters(), lr=1e-3)   # elementwise: K independent Adams
@@ -120,7 +121,7 @@ class Population:
         self._base = _Member(NTM(self.config)).to("meta")
         # a "random" initial memory: a fresh draw per member, as each model alone draws its own
         self._init_fn = vmap(self._initial, in_dims=(0, 0, None), randomness="different")
-        self._step_fn = vmap(self._step)
+        self.compile_step(False)
 
     @classmethod
     def from_seeds(cls, config: NTMConfig, seeds: Sequence[int]) -> Population:
