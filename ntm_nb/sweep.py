@@ -6,6 +6,7 @@
     ntm-nb sweep copy --seeds 0:10 --out sweeps/copy              # the fast preset, 10 seeds
     ntm-nb sweep copy --seeds 0:10 --set lr=1e-3,2e-3 --out DIR   # a grid: seeds x settings
     ntm-nb sweep --summary sweeps/copy
+    ntm-nb sweep --merge sweeps/more-seeds --out ntm_nb/pretrained/sweeps/copy  # append
 
 Each trial is one ``ntm-nb train`` run in a process of its own (one torch thread unless
 ``--threads`` says otherwise), scheduled by Ray Tune: locally, one trial per core; on a
@@ -26,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import itertools
 import json
 import math
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ntm_nb.checkpoint import load_record
+from ntm_nb.checkpoint_io import new_save_id, staged_name, write_file
 from ntm_nb.records import History
 from ntm_nb.tasks import task_class
 
@@ -49,6 +53,7 @@ __all__ = [
     "load_results",
     "sweep_curves",
     "write_curves",
+    "merge_sweeps",
     "parse_seeds",
     "sweep_main",
     "COLUMNS",
@@ -274,24 +279,25 @@ def _start_ray(ray: Any, address: str | None, num_cpus: int | None, attempts: in
                 raise RuntimeError(f"Ray did not start {where}: {first}") from None
 
 
+def _cell(text: str) -> Any:
+    """A results.csv cell as the number, boolean or text it stands for (empty: None)."""
+    if text == "":
+        return None
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
 def _read_csv(path: Path) -> list[dict]:
     """Rows of a results.csv, with numbers and booleans as such (empty cells: None)."""
-
-    def value(text: str) -> Any:
-        if text == "":
-            return None
-        if text in ("True", "False"):
-            return text == "True"
-        try:
-            return int(text)
-        except ValueError:
-            try:
-                return float(text)
-            except ValueError:
-                return text
-
     with open(path, newline="") as f:
-        return [{k: value(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: _cell(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def load_results(out: str | Path, trial_dirs: Sequence[Path] | None = None) -> list[dict]:
@@ -314,12 +320,24 @@ def load_results(out: str | Path, trial_dirs: Sequence[Path] | None = None) -> l
 
 def _write(out: Path, rows: list[dict], varied: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    columns = [*COLUMNS, *varied, *RESULT_COLUMNS]
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(out, rows, varied)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
+
+
+def _write_csv(out: Path, rows: list[dict], varied: list[str]) -> None:
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=[*COLUMNS, *varied, *RESULT_COLUMNS],
+                            extrasaction="ignore")  # fmt: skip
+    writer.writeheader()
+    writer.writerows(rows)
+    _replace(out / "results.csv", text.getvalue())
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: a killed write leaves the old file."""
+    staged = path.with_name(staged_name(path.name, new_save_id()))
+    write_file(staged, text.encode())
+    os.replace(staged, path)
 
 
 def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -388,14 +406,81 @@ CURVE_FIELDS = (
 def write_curves(out: str | Path) -> Path:
     """Write ``out/curves.json``: every finished trial's held-out learning curve and outcome,
     small enough to ship beside ``results.csv`` (the trials' folders hold the models)."""
-    out = Path(out)
+    return _write_curves(Path(out), sweep_curves(out))
+
+
+def _write_curves(out: Path, curves: Sequence[tuple[str, History, bool]]) -> Path:
     record = {
         name: {"solved": solved, "history": {k: getattr(h, k) for k in CURVE_FIELDS}}
-        for name, h, solved in sweep_curves(out)
+        for name, h, solved in curves
     }
     path = out / "curves.json"
-    path.write_text(json.dumps(record, indent=None, separators=(",", ":")) + "\n")
+    _replace(path, json.dumps(record, indent=None, separators=(",", ":")) + "\n")
     return path
+
+
+def _natural(text: str) -> list:
+    """A sort key under which ``seed=2`` comes before ``seed=10``."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
+
+
+def merge_sweeps(sources: Sequence[str | Path], out: str | Path) -> list[dict[str, Any]]:
+    """Merge the finished trials of ``sources`` (sweep folders, or shipped folders with
+    ``results.csv`` and ``curves.json``) into the shipped folder ``out``: its
+    ``results.csv`` (one row a trial, sorted by setting and seed) and ``curves.json``.
+    What ``out`` already holds is kept, so new seeds of a shipped sweep are appended with
+    ``merge_sweeps([new_sweep], shipped)``. Returns the merged rows.
+
+    The sources must be of one task and vary the same settings; a trial found twice must
+    have the same row in both (a trial run twice with different outcomes is an error, not
+    a silent choice between them)."""
+    out = Path(out)
+    folders = [Path(s) for s in sources]
+    if (out / "results.csv").is_file() and out.resolve() not in {f.resolve() for f in folders}:
+        folders.insert(0, out)
+    if not folders:
+        raise ValueError("merge_sweeps: sources: expected at least one sweep folder")
+    fixed = {*COLUMNS, *RESULT_COLUMNS}
+    rows: dict[tuple, dict] = {}
+    curves: dict[str, tuple[str, History, bool]] = {}
+    first: tuple[str, list[str]] | None = None  # the task and the varied settings
+    for folder in folders:
+        new_rows = load_results(folder)
+        if not new_rows:
+            raise ValueError(f"merge_sweeps: {str(folder)!r} holds no finished trial")
+        for row in new_rows:  # as results.csv reads back, whichever the source
+            row = {k: _cell("" if v is None else str(v)) for k, v in row.items()}
+            this = (row["task"], [k for k in row if k not in fixed])
+            first = first or this
+            if this[0] != first[0] or set(this[1]) != set(first[1]):
+                raise ValueError(
+                    f"merge_sweeps: {str(folder)!r} is not the same sweep: task {this[0]!r} "
+                    f"varying {this[1]}, where the first is {first[0]!r} varying {first[1]}"
+                )
+            key = (tuple(str(row[k]) for k in first[1]), row["seed"])
+            if key in rows and rows[key] != row:
+                raise ValueError(
+                    f"merge_sweeps: seed {row['seed']} {dict(zip(first[1], key[0]))} is in "
+                    f"two sources with different results: {rows[key]} and {row}"
+                )
+            rows[key] = row
+        for name, history, solved in sweep_curves(folder):
+            if name in curves and curves[name][1].eval_bits != history.eval_bits:
+                raise ValueError(
+                    f"merge_sweeps: trial {name} is in two sources with different curves"
+                )
+            curves[name] = (name, history, solved)
+    varied = first[1] if first else []
+    merged = [rows[key] for key in sorted(rows)]
+    if len(curves) != len(merged):
+        raise ValueError(
+            f"merge_sweeps: {len(merged)} results but {len(curves)} learning curves: "
+            "every source needs both (a sweep's trials/, or results.csv and curves.json)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(out, merged, varied)
+    _write_curves(out, [curves[name] for name in sorted(curves, key=_natural)])
+    return merged
 
 
 def sweep_curves(out: str | Path) -> list[tuple[str, History, bool]]:
@@ -445,10 +530,20 @@ def sweep_main(argv: Sequence[str], validate: Any) -> int:
     parser.add_argument("--address", help="join this running Ray cluster (default: start one)")
     parser.add_argument("--num-cpus", type=int, help="cores Ray may use here (default: all)")
     parser.add_argument("--summary", type=Path, metavar="DIR", help="print DIR's success rates")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="DIR",
+                        help="merge these sweeps' finished trials into --out (a shipped "
+                        "folder: results.csv and curves.json; what it holds is kept)")  # fmt: skip
     args, train_args = parser.parse_known_args(argv)
     try:
         if args.summary is not None:
             print(format_summary(sweep_summary(args.summary)))
+            return 0
+        if args.merge is not None:
+            if args.out is None or args.task is not None or train_args:
+                raise ValueError("--merge DIR ... needs --out DEST and no task or train flags")
+            rows = merge_sweeps(args.merge, args.out)
+            print(format_summary(sweep_summary(rows)))
+            print(f"merged into: {args.out / 'results.csv'}")
             return 0
         if args.task is None or args.out is None:
             raise ValueError("TASK and --out are needed (or --summary DIR)")

@@ -18,6 +18,7 @@ from ntm_nb.cli import main
 from ntm_nb.sweep import (
     _wilson,
     load_results,
+    merge_sweeps,
     parse_seeds,
     sweep,
     sweep_curves,
@@ -32,7 +33,7 @@ TINY = tiny_flags(batch_size=2, eval_every=2, eval_sequences=4, max_len=2, progr
 
 
 def _raylets() -> int:
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
     return sum("raylet" in line and "grep" not in line for line in out.splitlines())
 
 
@@ -79,6 +80,10 @@ def test_a_two_trial_sweep_then_a_resumed_one(local_ray, tmp_path):
     assert [(n, ok) for n, _, ok in again] == [(n, ok) for n, _, ok in curves]
     for (_, h1, _), (_, h2, _) in zip(curves, again):
         assert h2.eval_bits == h1.eval_bits and h2.eval_sequences == h1.eval_sequences
+    merged = tmp_path / "merged"  # a sweep's trials/ merged into a shipped folder
+    assert merge_sweeps([out], merged) == load_results(shipped)
+    assert (merged / "results.csv").read_text() == (out / "results.csv").read_text()
+    assert (merged / "curves.json").read_text() == (out / "curves.json").read_text()
 
     # an unfinished trial (as if the sweep was stopped): a checkpoint at step 2, no result
     partial = out / "trials" / "seed=2"
@@ -154,3 +159,48 @@ def test_the_sweep_plot_marks_where_restarts_and_rollbacks_acted():
     )
     plain = plot_sweep(sweep_curves(ROOT / "ntm_nb" / "pretrained" / "sweeps" / "copy-fast"))
     assert not [line for line in plain.axes[0].lines if line.get_marker() in ("o", "v")]
+
+
+def _split(shipped: Path, seeds: set[int], dest: Path) -> Path:
+    """A shipped-format folder holding only ``seeds`` of the shipped sweep ``shipped``."""
+    dest.mkdir()
+    with open(shipped / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(dest / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if int(r["seed"]) in seeds)
+    curves = json.loads((shipped / "curves.json").read_text())
+    kept = {k: v for k, v in curves.items() if int(k.split("=")[1]) in seeds}
+    (dest / "curves.json").write_text(json.dumps(kept, separators=(",", ":")) + "\n")
+    return dest
+
+
+def test_merging_new_seeds_into_a_shipped_sweep(tmp_path, capsys):
+    """Seeds 6-7 appended to seeds 0-5 give back the shipped eight-seed sweep, byte for byte;
+    a seed whose result differs between two sources, or another task, is refused."""
+    shipped = ROOT / "ntm_nb" / "pretrained" / "sweeps" / "repeat-copy-ctrl32-rollback"
+    first = _split(shipped, set(range(6)), tmp_path / "first")
+    later = _split(shipped, {7, 6}, tmp_path / "later")
+    rows = merge_sweeps([later], first)  # appended: what `first` held is kept
+    assert [r["seed"] for r in rows] == list(range(8))
+    for name in ("results.csv", "curves.json"):
+        assert (first / name).read_text() == (shipped / name).read_text(), name
+    assert main(["sweep", "--merge", str(later), "--out", str(first)]) == 0  # again: no change
+    assert "2/8 solved" in capsys.readouterr().out
+    assert (first / "results.csv").read_text() == (shipped / "results.csv").read_text()
+
+    clash = _split(shipped, {3}, tmp_path / "clash")
+    text = (clash / "results.csv").read_text().replace("True", "False")
+    (clash / "results.csv").write_text(text)
+    before = (first / "results.csv").read_text()
+    with pytest.raises(ValueError, match="seed 3 .* different results"):
+        merge_sweeps([clash], first)
+    other = _split(ROOT / "ntm_nb" / "pretrained" / "sweeps" / "copy-fast", {9}, tmp_path / "o")
+    with pytest.raises(ValueError, match="not the same sweep"):
+        merge_sweeps([other], first)
+    assert (first / "results.csv").read_text() == before  # a refused merge writes nothing
+    assert main(["sweep", "--merge", str(other), "--out", str(first)]) == 2
+    assert "not the same sweep" in capsys.readouterr().err
+    assert main(["sweep", "--merge", str(other)]) == 2  # no --out
+    assert "--out" in capsys.readouterr().err
