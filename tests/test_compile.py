@@ -91,18 +91,25 @@ def test_no_compiler_falls_back_to_eager_with_a_warning(monkeypatch):
     torch.testing.assert_close(m(x), small()(x))
 
 
-@pytest.mark.parametrize("unroll", [1, 2])
-def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch, unroll):
-    calls = []
+def broken_compile(calls: list | None = None):
+    """A stand-in for ``torch.compile`` whose compiled function fails when called (each call
+    is recorded in ``calls``), with a two-line message."""
 
-    def broken_compile(fn, **kwargs):
+    def compile(fn, **kwargs):
         def run(*args, **kw):
-            calls.append(1)
+            if calls is not None:
+                calls.append(1)
             raise RuntimeError("simulated compiler failure\nwith a second line")
 
         return run
 
-    monkeypatch.setattr(torch, "compile", broken_compile)
+    return compile
+
+
+@pytest.mark.parametrize("unroll", [1, 2])
+def test_failing_compiler_falls_back_once_with_a_one_line_warning(monkeypatch, unroll):
+    calls = []
+    monkeypatch.setattr(torch, "compile", broken_compile(calls))
     m = small().compile_step(unroll=unroll)
     assert m.is_compiled
     x = torch.rand(2, 3, 5)
@@ -223,13 +230,7 @@ def test_train_with_fast_start_records_the_switch(monkeypatch):
 
 
 def test_a_failing_background_compile_warns_once_and_stays_eager(monkeypatch):
-    def broken_compile(fn, **kwargs):
-        def run(*args, **kw):
-            raise RuntimeError("simulated compiler failure")
-
-        return run
-
-    monkeypatch.setattr(torch, "compile", broken_compile)
+    monkeypatch.setattr(torch, "compile", broken_compile())
     m = small().compile_step(background=True)
     x = torch.rand(2, 3, 5)
     m(x)  # starts the thread
