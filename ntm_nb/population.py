@@ -289,16 +289,17 @@ def train_population(
             run_n += 1
             last = step == config.steps
             if step % config.log_every == 0 or last:
-                seconds = round(time.perf_counter() - start, 3)
+                seconds = time.perf_counter() - start
                 for k, r in enumerate(results):
                     if k in kept:
                         continue
-                    h = r.history
-                    h.step.append(step)
-                    h.sequences.append(step * config.batch_size)
-                    h.seconds.append(seconds)
-                    h.loss.append(float(run_loss[k]) / run_n)
-                    h.bits.append(float(run_bits[k]) / run_n)
+                    r.history.record_training(
+                        step,
+                        step * config.batch_size,
+                        seconds,
+                        float(run_loss[k]) / run_n,
+                        float(run_bits[k]) / run_n,
+                    )
                 run_loss, run_bits, run_n = torch.zeros(K), torch.zeros(K), 0
             if step % config.eval_every == 0 or last:
                 _evaluate_members(pop, task, held_out, results, kept, step, config, start)
@@ -325,18 +326,12 @@ def _evaluate_members(
 ) -> None:
     """Evaluate every member not yet done; keep the weights of those at the target."""
     pop.write_back()
-    seconds = round(time.perf_counter() - start, 3)
+    seconds = time.perf_counter() - start
     for k, (model, r) in enumerate(zip(pop.models, results)):
         if k in kept:
             continue
         r.final_eval = ev = evaluate_batches(model, task, held_out)
-        h = r.history
-        h.eval_step.append(step)
-        h.eval_sequences.append(step * config.batch_size)
-        h.eval_seconds.append(seconds)
-        h.eval_bits.append(ev.bits_per_sequence)
-        h.eval_loss.append(ev.loss)
-        h.eval_cost_bits.append(ev.cost_bits)
+        r.history.record_eval(step, step * config.batch_size, seconds, ev)
         if config.target_cost is not None and ev.bits_per_sequence <= config.target_cost:
             r.reached_target = True
             kept[k] = copy.deepcopy(model.state_dict())

@@ -58,6 +58,25 @@ class History:
     rollback_step: list[int] = field(default_factory=list)  # where a rollback restored the best
     restart_step: list[int] = field(default_factory=list)  # where a restart re-initialised
 
+    def record_training(
+        self, step: int, sequences: int, seconds: float, loss: float, bits: float
+    ) -> None:
+        """One training record: the mean loss and bits since the previous one."""
+        self.step.append(step)
+        self.sequences.append(sequences)
+        self.seconds.append(round(seconds, 3))
+        self.loss.append(loss)
+        self.bits.append(bits)
+
+    def record_eval(self, step: int, sequences: int, seconds: float, ev: EvalResult) -> None:
+        """One held-out evaluation, ``ev``, after ``sequences`` training sequences."""
+        self.eval_step.append(step)
+        self.eval_sequences.append(sequences)
+        self.eval_seconds.append(round(seconds, 3))
+        self.eval_bits.append(ev.bits_per_sequence)
+        self.eval_loss.append(ev.loss)
+        self.eval_cost_bits.append(ev.cost_bits)
+
     def to_dict(self) -> dict[str, list]:
         return dataclasses.asdict(self)
 

@@ -460,28 +460,19 @@ def train(
             last = state.step == config.steps or out_of_time  # record and evaluate the last step
             if state.step % config.log_every == 0 or last:
                 state.seconds = time.perf_counter() - start
-                history.step.append(state.step)
-                history.sequences.append(
-                    (history.sequences[-1] if history.sequences else 0) + run_seqs
+                seen = (history.sequences[-1] if history.sequences else 0) + run_seqs
+                history.record_training(
+                    state.step, seen, state.seconds, run_loss / run_n, run_bits / run_n
                 )
-                history.seconds.append(round(state.seconds, 3))
-                history.loss.append(run_loss / run_n)
-                history.bits.append(run_bits / run_n)
                 bar.set_postfix(loss=f"{run_loss / run_n:.4f}", bits=f"{run_bits / run_n:.2f}")
                 run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
                 stop = notify("log")
             if state.step % config.eval_every == 0 or last:
                 result.final_eval = ev = evaluate_batches(model, task, held_out)
                 state.seconds = time.perf_counter() - start
-                history.eval_step.append(state.step)
                 # sequences seen so far: those recorded, plus those since the last record
-                history.eval_sequences.append(
-                    (history.sequences[-1] if history.sequences else 0) + run_seqs
-                )
-                history.eval_seconds.append(round(state.seconds, 3))
-                history.eval_bits.append(ev.bits_per_sequence)
-                history.eval_loss.append(ev.loss)
-                history.eval_cost_bits.append(ev.cost_bits)
+                seen = (history.sequences[-1] if history.sequences else 0) + run_seqs
+                history.record_eval(state.step, seen, state.seconds, ev)
                 stop = notify("eval", eval=ev) or stop
                 if config.target_cost is not None and ev.bits_per_sequence <= config.target_cost:
                     result.reached_target = True
