@@ -60,6 +60,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
         "grow the task's size range from its smallest to its full over the first N steps",
     ),
     (
+        "--curriculum-of",
+        "curriculum_of",
+        str,
+        "the setting the curriculum grows: all (default) or one by name, e.g. repeats "
+        "(repeat copy; its lengths then span their range from the start)",
+    ),
+    (
         "--unroll",
         "unroll",
         int,

@@ -40,39 +40,63 @@ def scheduled_lr(config: LRSchedule, step: int) -> float:
     return config.lr + (config.lr_final - config.lr) * frac
 
 
-def check_curriculum(task: Task) -> None:
-    """A ``ValueError`` unless ``task`` has a size range for a curriculum to grow."""
+def _size_field(task: Task) -> str:
+    return task.size_setting.field if task.size_setting is not None else "size"
+
+
+def _curriculum_settings(task: Task) -> dict[str, tuple[int, int]]:
+    """The size settings a curriculum can grow: field name -> training range."""
+    settings = {_size_field(task): task.training_range()}
+    if task.extra_setting is not None:
+        settings[task.extra_setting.field] = task.extra_training_range()
+    return settings
+
+
+def check_curriculum(task: Task, grows: str = "all") -> None:
+    """A ``ValueError`` unless ``task`` has a size range for a curriculum to grow: every
+    setting (``grows="all"``) or the one named (``"length"``, ``"repeats"``, ...)."""
     try:
         lo, hi = task.training_range()
     except NotImplementedError:
         raise ValueError(
             f"curriculum_steps: task {task.name!r} has no size setting to grow; use 0 (off)"
         ) from None
-    extra = task.extra_training_range() if task.extra_setting is not None else (0, 0)
-    if lo == hi and extra[0] == extra[1]:
+    settings = _curriculum_settings(task)
+    if grows != "all" and grows not in settings:
+        accepted = ", ".join(repr(k) for k in ("all", *settings))
+        raise ValueError(f"curriculum_of: task {task.name!r} can grow {accepted}; got {grows!r}")
+    grown = list(settings) if grows == "all" else [grows]
+    if all(settings[k][0] == settings[k][1] for k in grown):
+        size = lo if grows == "all" else f"{grows} {settings[grows][0]}"
         raise ValueError(
-            f"curriculum_steps: task {task.name!r} trains at one size ({lo}), nothing to grow; "
-            "use 0 (off)"
+            f"curriculum_steps: task {task.name!r} trains at one size ({size}), nothing to "
+            "grow; use 0 (off)"
         )
 
 
-def curriculum_task(task: Task, step: int, steps: int, generator: torch.Generator) -> Task:
+def curriculum_task(
+    task: Task, step: int, steps: int, generator: torch.Generator, grows: str = "all"
+) -> Task:
     """The task of training step ``step`` (0-based) of a curriculum over ``steps`` steps.
 
     The size (sequence length, items, ...; and repeat copy's repeat count) of the whole
     batch is drawn uniformly, with ``generator``, from the low end of the task's training
     range up to a top that grows linearly to the range's high end at step ``steps - 1``;
     from then on the task is the task. So early batches are short and easy, and a run
-    sees the full range, one size per batch, for the rest of its steps.
+    sees the full range, one size per batch, for the rest of its steps. ``grows`` names
+    the one setting to grow (repeat copy: ``"length"`` or ``"repeats"``); the other is then
+    drawn from its whole range from the start (also one per batch).
     """
     if step >= steps:
         return task
     frac = (step + 1) / steps
 
-    def draw(lo: int, hi: int) -> int:
-        top = lo + round((hi - lo) * frac)
+    def draw(lo: int, hi: int, field: str | None) -> int:
+        top = lo + round((hi - lo) * frac) if grows in ("all", field) else hi
         return int(torch.randint(lo, top + 1, (1,), generator=generator))
 
-    size = draw(*task.training_range())
-    extra = draw(*task.extra_training_range()) if task.extra_setting is not None else None
+    size = draw(*task.training_range(), _size_field(task))
+    extra = None
+    if task.extra_setting is not None:
+        extra = draw(*task.extra_training_range(), task.extra_setting.field)
     return task.sized(size, extra)

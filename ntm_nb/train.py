@@ -112,6 +112,7 @@ class TrainConfig:
     checkpoint_every: int | None = None  # save a checkpoint every this many steps
     max_seconds: float | None = None  # stop cleanly after this much training time
     curriculum_steps: int = 0  # grow the task's size range from its smallest over N steps (0: off)
+    curriculum_of: str = "all"  # the settings it grows: all, or one by name ("repeats", ...)
     warmup_steps: int = 0  # raise the lr linearly to lr over the first N steps (0: off)
     lr_final: float | None = None  # then lower it linearly to this at the last step (None: off)
     # when a held-out evaluation is worse than the best so far by more than this many bits
@@ -153,6 +154,11 @@ class TrainConfig:
         if self.checkpoint_every is not None:
             check_positive_int("checkpoint_every", self.checkpoint_every)
         check_positive_int("curriculum_steps", self.curriculum_steps, 0)
+        if not isinstance(self.curriculum_of, str) or not self.curriculum_of:
+            raise TypeError(
+                "curriculum_of: expected 'all' or a task's size setting by name (e.g. "
+                f"'length', 'repeats'), got {self.curriculum_of!r}"
+            )
         check_positive_int("warmup_steps", self.warmup_steps, 0)
         check_positive_int("restart_after", self.restart_after, 0)
         if self.restart_after and self.target_cost is None:
@@ -355,7 +361,7 @@ def train(
     config = _train_config(config, overrides)
     check_task_and_model(model, task)
     if config.curriculum_steps:
-        check_curriculum(task)
+        check_curriculum(task, config.curriculum_of)
     if config.restart_after and not hasattr(model, "config"):
         raise TypeError("restart_after: needs a model built from a config (an NTM or LSTMBaseline)")
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
@@ -412,7 +418,9 @@ def train(
             gen_before = gen.get_state()
             source = task
             if state.step < config.curriculum_steps:
-                source = curriculum_task(task, state.step, config.curriculum_steps, gen)
+                source = curriculum_task(
+                    task, state.step, config.curriculum_steps, gen, config.curriculum_of
+                )
             x, y, mask = (t.to(device) for t in source.sample(config.batch_size, gen))
             logits = model(x)
             loss = masked_loss(logits, y, mask)

@@ -52,6 +52,62 @@ def test_repeat_copy_grows_its_repeat_count_too():
     assert max(t.max_repeats for t in late) > 4 and max(t.max_len for t in late) > 3
 
 
+def test_a_curriculum_of_one_setting_grows_it_alone():
+    """``curriculum_of="repeats"``: one repeat at first, lengths over their whole range from
+    the start; ``"length"`` the other way round; ``"all"`` draws exactly as before."""
+    task = make_task("repeat_copy", bits=4, max_len=6, max_repeats=8, same_length=True)
+
+    def draws(grows: str, steps: range) -> list:
+        gen = torch.Generator().manual_seed(1)
+        tasks = [curriculum_task(task, s, 1000, gen, grows) for s in steps]
+        return [(t.max_len, t.max_repeats) for t in tasks]
+
+    early = draws("repeats", range(60))
+    assert all(r == 1 for _, r in early) and {n for n, _ in early} == set(range(1, 7))
+    late = draws("repeats", range(900, 1000))
+    assert max(r for _, r in late) == 8
+    early = draws("length", range(60))
+    assert all(n == 1 for n, _ in early) and {r for _, r in early} == set(range(1, 9))
+    gen = torch.Generator().manual_seed(1)
+    default = [curriculum_task(task, s, 1000, gen) for s in range(60)]
+    assert draws("all", range(60)) == [(t.max_len, t.max_repeats) for t in default]
+
+
+@pytest.mark.parametrize(
+    "task, grows, message",
+    [
+        (make_task("copy"), "repeats", "can grow 'all', 'length'; got 'repeats'"),
+        (
+            make_task("repeat_copy", min_repeats=3, max_repeats=3),
+            "repeats",
+            "one size \\(repeats 3\\)",
+        ),
+    ],
+)
+def test_curriculum_of_must_name_a_setting_the_task_can_grow(task, grows, message):
+    model = NTM(NTMConfig(input_size=task.input_size, output_size=task.output_size, N=8, M=4))
+    with pytest.raises(ValueError, match=message):
+        train(model, task, config(curriculum_of=grows), progress=False)
+    with pytest.raises(TypeError, match="curriculum_of: expected 'all' or"):
+        TrainConfig(curriculum_of="")
+
+
+def test_curriculum_of_is_a_flag_and_is_saved(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "repeat_copy", "--steps", "2", "--curriculum-steps", "2",
+                 "--curriculum-of", "repeats", "--no-compile", "--controller-size", "8",
+                 "--memory-rows", "8", "--batch-size", "2", "--eval-sequences", "2",
+                 "--max-len", "3", "--max-repeats", "3", "--no-progress",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    record = json.loads((out / "model.json").read_text())
+    assert record["train_config"]["curriculum_of"] == "repeats"
+    code = main(["train", "copy", "--steps", "2", "--curriculum-steps", "2", "--curriculum-of",
+                 "repeats", "--no-compile", "--no-progress",
+                 "--out", str(tmp_path / "x")])  # fmt: skip
+    assert code != 0 and "curriculum_of" in capsys.readouterr().err
+
+
 def small_ntm() -> NTM:
     torch.manual_seed(0)
     return NTM(NTMConfig(input_size=5, output_size=4, controller_size=16, N=12, M=4))
