@@ -214,8 +214,10 @@ def preset(task: str | Task | type[Task], name: str = "fast", kind: str = "ntm")
         "steps": p.fast_steps,
         "eval_every": p.fast_eval_every,
     }
-    if kind == "ntm" and p.fast_restart_after:
-        train.update(restart_after=p.fast_restart_after, target_cost=p.target_cost)
+    if kind == "ntm":
+        train.update(p.fast_train)
+        if p.fast_train.get("restart_after"):
+            train.setdefault("target_cost", p.target_cost)
     return {"model": model, "train": train, "task": dict(p.fast_task)}
 
 

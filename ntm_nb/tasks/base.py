@@ -147,9 +147,10 @@ class TaskPresets:
     fast_model: dict[str, Any] | None = None  # NTMConfig fields of the fast preset (None: paper's)
     fast_batch_size: int = 32  # the fast preset's batch
     target_cost: float | None = None  # "solved": held-out cost <= this (sweeps stop there)
-    #: the fast NTM preset's ``restart_after`` (0: none); with it the preset stops at
-    #: ``target_cost``, which a restart needs
-    fast_restart_after: int = 0
+    #: ``TrainConfig`` fields of the fast NTM preset beyond the common ones: the levers a
+    #: sweep found to help (``restart_after``, ``rollback``, ``curriculum_steps``, ...).
+    #: With ``restart_after`` the preset also stops at ``target_cost``, which a restart needs.
+    fast_train: dict[str, Any] = field(default_factory=dict)
 
 
 class Task(abc.ABC):

@@ -61,7 +61,7 @@ class CopyTask(Task):
         fast_lr=3e-3,
         fast_task={"same_length": True},
         target_cost=0.1,
-        fast_restart_after=1500,
+        fast_train={"restart_after": 1500},
     )
     bits: int = 8  # width of each random binary vector
     min_len: int = 1  # shortest sequence (paper: 1)
