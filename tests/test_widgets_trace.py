@@ -285,6 +285,18 @@ def test_dashboard_builds_with_defaults_and_does_not_train():
     assert (d.size.value, d.memory_rows.value, d.batch_size.value) == (100, 128, 32)
 
 
+def test_an_ntm_run_takes_the_fast_presets_levers_and_the_lstm_none():
+    """copy's restart (and the stop at the target it needs) in the dashboard's NTM runs,
+    as in ``ntm-nb train copy``; the LSTM baseline's preset has no levers."""
+    d = TrainingDashboard()
+    config = d._train_config()
+    fast = ntm_nb.preset("copy")["train"]
+    assert (config.restart_after, config.target_cost) == (fast["restart_after"], 0.1)
+    d.model_kind.value = "lstm"
+    config = d._train_config()
+    assert config.restart_after == 0 and config.target_cost is None
+
+
 def test_start_trains_a_tiny_model_and_records_history():
     d = TrainingDashboard(steps=6, **TINY)
     before = [p.detach().clone() for p in d.model.parameters()]

@@ -23,6 +23,10 @@ from ntm_nb.widgets.base import _STYLE, _WIDTH, _WRAP, Tool, _row, control_name,
 __all__ = ["TrainingDashboard"]
 
 
+#: The preset fields the dashboard takes as they are (its controls set the others).
+_LEVERS = ("restart_after", "target_cost", "rollback", "curriculum_steps", "curriculum_of")
+
+
 class TrainingDashboard(Tool):
     """Train an NTM or the LSTM baseline on any task, live, without blocking the notebook.
 
@@ -33,7 +37,9 @@ class TrainingDashboard(Tool):
     the fast start: training begins on the eager step while the compiled one builds in
     the background, and switches to it when ready);
     buttons ``.start_button``, ``.stop_button``, ``.save_button`` (to ``.path``) and
-    ``.new_button`` (a fresh model from the controls).
+    ``.new_button`` (a fresh model from the controls). An NTM run also takes the task's
+    fast preset's levers (copy: a restart at 1,500 steps and a stop at the target; see
+    ``TaskPresets.fast_train``), so that the dashboard trains the recipe the sweeps measured.
     The model and task controls are locked once the model has trained (press "new
     model" to change them); the training controls apply to the next run. Every run
     continues the same model, optimizer and history.
@@ -315,7 +321,16 @@ class TrainingDashboard(Tool):
             eval_sequences=self.eval_sequences,
             compile=bool(self.compile.value),
             fast_start=True,  # the first step at once; the compiled step takes over when built
+            **self._levers(),
         )
+
+    def _levers(self) -> dict[str, Any]:
+        """The NTM fast preset's levers (``TaskPresets.fast_train``: a restart, a rollback, a
+        curriculum, ...), so that the dashboard trains the recipe the sweeps measured."""
+        if self.model_kind.value == "lstm":
+            return {}
+        train = preset(self.task_name.value, "fast")["train"]
+        return {k: v for k, v in train.items() if k in _LEVERS}
 
     def start(self, wait: bool = False) -> None:
         """Train for ``.steps`` more steps in a background thread (``wait``: until done).
