@@ -41,9 +41,9 @@ from ntm_nb.checkpoint import (
     weights_folder,
 )
 from ntm_nb.cli_parser import (
-    _CLIP_FLAGS,
     _LSTM_FLAGS,
     _NTM_FLAGS,
+    _OFF_AT_ZERO_FLAGS,
     _RESUME_FIELDS,
     _TRAIN_FLAGS,
     _from_table,
@@ -117,7 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_kw.update(_from_table(args, _TRAIN_FLAGS))
     if args.optimizer is not None:
         train_kw["optimizer"] = args.optimizer
-    for _, field, _ in _CLIP_FLAGS:
+    for _, field, _ in _OFF_AT_ZERO_FLAGS:
         if getattr(args, field) is not None:
             train_kw[field] = getattr(args, field) or None
     train_kw.update(_compile_fields(args))
@@ -244,7 +244,7 @@ def _given_flags(args: argparse.Namespace) -> dict[str, str]:
     """{config or task field: the flag that set it} for the flags given on this command line."""
     given: dict[str, str] = {}
     rows = [(flag, field) for flag, field, *_ in (*_TRAIN_FLAGS, *_NTM_FLAGS, *_LSTM_FLAGS)]
-    rows += [(flag, field) for flag, field, _ in _CLIP_FLAGS]
+    rows += [(flag, field) for flag, field, _ in _OFF_AT_ZERO_FLAGS]
     rows += [("--optimizer", "optimizer"), ("--num-sequences", "num_sequences")]
     for flag, field in rows:
         if getattr(args, field, None) is not None:

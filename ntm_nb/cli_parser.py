@@ -40,13 +40,6 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--warmup-steps", "warmup_steps", int, "raise the learning rate linearly over N steps"),
     ("--lr-final", "lr_final", float, "then lower it linearly to this at the last step"),
     (
-        "--rollback",
-        "rollback",
-        float,
-        "go back to the best evaluation (weights, optimizer state) and halve the lr when one "
-        "is worse than it by more than this many bits per sequence",
-    ),
-    (
         "--restart-after",
         "restart_after",
         int,
@@ -73,10 +66,16 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
         "compiled steps per call (default 1; 2 trains ~10-20%% faster after a longer compile)",
     ),
 )
-# Flags whose value 0 means "off" (None in the config).
-_CLIP_FLAGS = (
+# Flags whose value 0 means "off" (None in the config): a preset's value can be turned off.
+_OFF_AT_ZERO_FLAGS = (
     ("--clip-value", "clip_value", "clip each gradient element to +-VALUE (0 disables)"),
     ("--clip-norm", "clip_norm", "clip the global gradient norm (0 disables)"),
+    (
+        "--rollback",
+        "rollback",
+        "go back to the best evaluation (weights, optimizer state) and halve the lr when one "
+        "is worse than it by more than this many bits per sequence (0 disables)",
+    ),
 )
 FAST_START_HELP = "train eagerly while the compiled step builds in the background (not bit-exact)"
 # The flags a --resume honours; the other settings are the saved run's.
@@ -293,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     for flag, field, kind, text in _TRAIN_FLAGS:
         t.add_argument(flag, dest=field, type=kind, help=text)
-    for flag, field, text in _CLIP_FLAGS:
+    for flag, field, text in _OFF_AT_ZERO_FLAGS:
         t.add_argument(flag, dest=field, type=float, help=text)
     _add_task_module(t)
     _add_table(t.add_argument_group("model options (override the preset)"), _NTM_FLAGS)

@@ -278,7 +278,7 @@ def test_a_run_with_a_rollback_resumes_exactly_and_never_edits_its_best_copy(tmp
         assert torch.equal(a, b)
 
 
-def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys):
+def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys, monkeypatch):
     for bad in (0.0, -1.0, float("nan")):
         with pytest.raises(ValueError, match="rollback"):
             TrainConfig(rollback=bad)
@@ -288,6 +288,15 @@ def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys):
                  "--eval-sequences", "2", "--no-progress", "--out", str(out)])  # fmt: skip
     assert code == 0, capsys.readouterr()
     assert json.loads((out / "model.json").read_text())["train_config"]["rollback"] == 5.0
+    # --rollback 0 turns a preset's rollback off, as --clip-norm 0 turns off its clip
+    monkeypatch.setitem(make_task("copy").presets.fast_train, "rollback", 10.0)
+    assert train_module.preset("copy")["train"]["rollback"] == 10.0
+    off = tmp_path / "off"
+    code = main(["train", "copy", "--steps", "2", "--rollback", "0", "--no-compile",
+                 "--controller-size", "8", "--memory-rows", "8", "--batch-size", "2",
+                 "--eval-sequences", "2", "--no-progress", "--out", str(off)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert json.loads((off / "model.json").read_text())["train_config"]["rollback"] is None
 
 
 # -- restart: new initial weights when the target is not reached in time ------------------
