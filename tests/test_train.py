@@ -713,6 +713,20 @@ def test_unroll_is_checked(bad):
         TrainConfig(unroll=bad)
 
 
+def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
+    """32 controller units and a curriculum of the repeat count alone over 5,000 of 20,000
+    steps, no rollback (sweeps/repeat-copy-curriculum-repeats-norollback); the LSTM
+    baseline's preset keeps the paper's model and no curriculum."""
+    p = preset("repeat_copy", "fast")
+    assert p["model"] == {"controller_size": 32}
+    cfg = TrainConfig(**p["train"])
+    assert (cfg.curriculum_steps, cfg.curriculum_of, cfg.rollback) == (5000, "repeats", None)
+    assert (cfg.lr, cfg.steps, cfg.batch_size) == (1e-3, 20000, 32)
+    lstm = preset("repeat_copy", "fast", "lstm")
+    assert "curriculum_steps" not in lstm["train"] and lstm["model"]["hidden_size"] == 512
+    assert preset("repeat_copy", "paper")["model"] == {}  # the paper's 100 units
+
+
 def test_the_copy_fast_preset_is_the_measured_recipe_with_restarts():
     """lr 3e-3 and a restart at 1,500 steps of 3,000 (sweeps/copy-lr3e-3-restart), which
     needs the target: the preset stops there. The LSTM baseline's preset has no restart."""

@@ -12,7 +12,8 @@ T="--seed 0 --threads 1 --no-progress --checkpoint-every 1000"
 GPU=${GPU:-cuda}  # GPU=cpu bash ntm_nb/pretrained/train_all.sh where there is none
 ntms() {
     python -m ntm_nb train copy               --seed 4 --threads 1 --no-progress --checkpoint-every 1000 --steps 8000 --out $P/copy-ntm  # best of seeds 0-4: README ³
-    python -m ntm_nb train repeat_copy        $T --lr 2e-3 --steps 20000 --max-minutes 22 --out $P/repeat_copy-ntm
+    # the repeat-copy preset before 2026-12-03 (100 units, no curriculum): README
+    python -m ntm_nb train repeat_copy        $T --lr 2e-3 --steps 20000 --max-minutes 22 --controller-size 100 --curriculum-steps 0 --out $P/repeat_copy-ntm
     python -m ntm_nb train associative_recall $T --steps 16000 --max-minutes 12 --out $P/associative_recall-ntm
     python -m ntm_nb train ngrams             $T --steps 32000 --out $P/ngrams-ntm
     python -m ntm_nb train ngrams --out $P/ngrams-ntm --resume --lr 1e-4 --steps 35000 --threads 1 --no-progress --checkpoint-every 1000
