@@ -39,6 +39,7 @@ __all__ = [
     "parse_header",
     "read_file",
     "remove_leftovers",
+    "replace_file",
     "serialize",
     "sha256",
     "staged_name",
@@ -280,6 +281,19 @@ def write_file(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: ``data`` goes to a staged file first, which then
+    replaces ``path`` in one rename; a write killed or failed part-way leaves the old file."""
+    staged = path.with_name(staged_name(path.name, new_save_id()))
+    try:
+        write_file(staged, data)
+        os.replace(staged, path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
 
 
 def fsync_dir(folder: Path) -> None:

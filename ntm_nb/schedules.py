@@ -56,18 +56,17 @@ def check_curriculum(task: Task, grows: str = "all") -> None:
     """A ``ValueError`` unless ``task`` has a size range for a curriculum to grow: every
     setting (``grows="all"``) or the one named (``"length"``, ``"repeats"``, ...)."""
     try:
-        lo, hi = task.training_range()
+        settings = _curriculum_settings(task)
     except NotImplementedError:
         raise ValueError(
             f"curriculum_steps: task {task.name!r} has no size setting to grow; use 0 (off)"
         ) from None
-    settings = _curriculum_settings(task)
     if grows != "all" and grows not in settings:
         accepted = ", ".join(repr(k) for k in ("all", *settings))
         raise ValueError(f"curriculum_of: task {task.name!r} can grow {accepted}; got {grows!r}")
     grown = list(settings) if grows == "all" else [grows]
     if all(settings[k][0] == settings[k][1] for k in grown):
-        size = lo if grows == "all" else f"{grows} {settings[grows][0]}"
+        size = settings[_size_field(task)][0] if grows == "all" else f"{grows} {settings[grows][0]}"
         raise ValueError(
             f"curriculum_steps: task {task.name!r} trains at one size ({size}), nothing to "
             "grow; use 0 (off)"
@@ -91,7 +90,7 @@ def curriculum_task(
         return task
     frac = (step + 1) / steps
 
-    def draw(lo: int, hi: int, field: str | None) -> int:
+    def draw(lo: int, hi: int, field: str) -> int:
         top = lo + round((hi - lo) * frac) if grows in ("all", field) else hi
         return int(torch.randint(lo, top + 1, (1,), generator=generator))
 

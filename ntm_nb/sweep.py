@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from ntm_nb.checkpoint import load_record
-from ntm_nb.checkpoint_io import new_save_id, staged_name, write_file
+from ntm_nb.checkpoint_io import replace_file
 from ntm_nb.records import History
 from ntm_nb.tasks import task_class
 
@@ -321,7 +321,7 @@ def load_results(out: str | Path, trial_dirs: Sequence[Path] | None = None) -> l
 def _write(out: Path, rows: list[dict], varied: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     _write_csv(out, rows, varied)
-    (out / "results.json").write_text(json.dumps(rows, indent=1))
+    replace_file(out / "results.json", json.dumps(rows, indent=1).encode())
 
 
 def _write_csv(out: Path, rows: list[dict], varied: list[str]) -> None:
@@ -330,14 +330,7 @@ def _write_csv(out: Path, rows: list[dict], varied: list[str]) -> None:
                             extrasaction="ignore")  # fmt: skip
     writer.writeheader()
     writer.writerows(rows)
-    _replace(out / "results.csv", text.getvalue())
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write ``path`` whole or not at all: a killed write leaves the old file."""
-    staged = path.with_name(staged_name(path.name, new_save_id()))
-    write_file(staged, text.encode())
-    os.replace(staged, path)
+    replace_file(out / "results.csv", text.getvalue().encode())
 
 
 def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -415,7 +408,7 @@ def _write_curves(out: Path, curves: Sequence[tuple[str, History, bool]]) -> Pat
         for name, h, solved in curves
     }
     path = out / "curves.json"
-    _replace(path, json.dumps(record, indent=None, separators=(",", ":")) + "\n")
+    replace_file(path, (json.dumps(record, indent=None, separators=(",", ":")) + "\n").encode())
     return path
 
 

@@ -648,3 +648,24 @@ def test_the_shipped_checkpoints_headers_match_their_configs(name, kind):
     config = NTMConfig(**config) if kind == "ntm" else LSTMConfig(**config)
     assert expected_shapes(config, limit=100) == {k: s for k, (_, s) in header.tensors.items()}
     assert "files" not in json.loads((weights.parent / "model.json").read_text())
+
+
+def test_replace_file_is_whole_or_nothing(tmp_path, monkeypatch):
+    """A write that fails part-way leaves the old file as it was and no staged file behind
+    (the sweeps' results.csv and curves.json are written this way)."""
+    from ntm_nb import checkpoint_io
+
+    path = tmp_path / "results.csv"
+    checkpoint_io.replace_file(path, b"old\n")
+    checkpoint_io.replace_file(path, b"new\n")
+    assert path.read_bytes() == b"new\n"
+
+    def failing_write(fd, data):
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(checkpoint_io.os, "write", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint_io.replace_file(path, b"newer\n")
+    assert path.read_bytes() == b"new\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "results.csv"
+    ]

@@ -23,10 +23,6 @@ from ntm_nb.widgets.base import _STYLE, _WIDTH, _WRAP, Tool, _row, control_name,
 __all__ = ["TrainingDashboard"]
 
 
-#: The preset fields the dashboard takes as they are (its controls set the others).
-_LEVERS = ("restart_after", "target_cost", "rollback", "curriculum_steps", "curriculum_of")
-
-
 class TrainingDashboard(Tool):
     """Train an NTM or the LSTM baseline on any task, live, without blocking the notebook.
 
@@ -308,7 +304,7 @@ class TrainingDashboard(Tool):
                     f"{control.description}: expected an integer, got {control.value!r}"
                 )
         done = self.state.step if self.state is not None else 0
-        return TrainConfig(
+        controlled = dict(
             steps=done + int(self.steps.value),
             batch_size=int(self.batch_size.value),
             optimizer="adam",
@@ -321,16 +317,14 @@ class TrainingDashboard(Tool):
             eval_sequences=self.eval_sequences,
             compile=bool(self.compile.value),
             fast_start=True,  # the first step at once; the compiled step takes over when built
-            **self._levers(),
         )
-
-    def _levers(self) -> dict[str, Any]:
-        """The NTM fast preset's levers (``TaskPresets.fast_train``: a restart, a rollback, a
-        curriculum, ...), so that the dashboard trains the recipe the sweeps measured."""
-        if self.model_kind.value == "lstm":
-            return {}
-        train = preset(self.task_name.value, "fast")["train"]
-        return {k: v for k, v in train.items() if k in _LEVERS}
+        # An NTM run also takes what its fast preset sets beyond the controls: the levers
+        # (``TaskPresets.fast_train``: a restart, a curriculum, ...) the sweeps measured.
+        levers = {}
+        if self.model_kind.value != "lstm":
+            train = preset(self.task_name.value, "fast")["train"]
+            levers = {k: v for k, v in train.items() if k not in controlled}
+        return TrainConfig(**levers, **controlled)
 
     def start(self, wait: bool = False) -> None:
         """Train for ``.steps`` more steps in a background thread (``wait``: until done).
