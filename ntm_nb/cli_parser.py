@@ -38,7 +38,6 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
     ("--checkpoint-every", "checkpoint_every", int, "save a checkpoint every N steps"),
     ("--threads", "threads", int, "torch CPU threads"),
     ("--warmup-steps", "warmup_steps", int, "raise the learning rate linearly over N steps"),
-    ("--lr-final", "lr_final", float, "then lower it linearly to this at the last step"),
     (
         "--restart-after",
         "restart_after",
@@ -70,6 +69,7 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
 _OFF_AT_ZERO_FLAGS = (
     ("--clip-value", "clip_value", "clip each gradient element to +-VALUE (0 disables)"),
     ("--clip-norm", "clip_norm", "clip the global gradient norm (0 disables)"),
+    ("--lr-final", "lr_final", "then lower the lr linearly to this at the last step (0 disables)"),
     (
         "--rollback",
         "rollback",
