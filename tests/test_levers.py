@@ -300,17 +300,14 @@ def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys, monkeypatch):
 
 
 def test_lr_final_0_turns_a_presets_decay_off(tmp_path, capsys, monkeypatch):
-    # repeat copy's preset decays the lr; a command of the preset before it must be able
-    # to run without the decay (the shipped model's train_all.sh line)
+    # where a preset decays the lr, a command of the preset before it (a shipped model's
+    # train_all.sh line) must be able to run without the decay, as with --rollback 0
     monkeypatch.setitem(make_task("copy").presets.fast_train, "lr_final", 1e-4)
     flags = ["--steps", "2", "--no-compile", "--controller-size", "8", "--memory-rows", "8",
              "--batch-size", "2", "--eval-sequences", "2", "--no-progress"]  # fmt: skip
-    for value, expected in (
-        ([], 1e-4),
-        (["--lr-final", "0"], None),
-        (["--lr-final", "3e-4"], 3e-4),
-    ):
-        out = tmp_path / f"run{len(value)}{value[-1] if value else ''}"
+    cases = (([], 1e-4), (["--lr-final", "0"], None), (["--lr-final", "3e-4"], 3e-4))
+    for number, (value, expected) in enumerate(cases):
+        out = tmp_path / f"run{number}"
         code = main(["train", "copy", *flags, *value, "--out", str(out)])
         assert code == 0, capsys.readouterr()
         assert json.loads((out / "model.json").read_text())["train_config"]["lr_final"] == expected
