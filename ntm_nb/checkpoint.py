@@ -270,6 +270,7 @@ def _train_state_bytes(state: TrainState) -> bytes:
         "optimizer": type(state.optimizer).__name__,
         "history": json.dumps(state.history.to_dict()),
         "lr_scale": repr(float(state.lr_scale)),
+        "pace_window": json.dumps([float(v) for v in state.pace_window]),
     }
     if state.best is not None:  # the rollback's target: its weights and optimizer state
         best = state.best
@@ -536,6 +537,7 @@ def load_train_state(path: str | os.PathLike, model: nn.Module, train_config: An
         step, seconds = int(meta["step"]), float(meta["seconds"])
         best = _best_state(tensors, meta, groups, model) if "best" in meta else None
         lr_scale = float(meta.get("lr_scale", "1.0"))
+        wrong, out = (float(v) for v in json.loads(meta.get("pace_window", "[0, 0]")))
     except (KeyError, ValueError, RuntimeError, TypeError, AttributeError, IndexError) as err:
         raise CheckpointError(
             f"{state_path}: training state does not match the model/optimizer: {one_line(err)}"
@@ -548,6 +550,7 @@ def load_train_state(path: str | os.PathLike, model: nn.Module, train_config: An
         seconds=seconds,
         best=best,
         lr_scale=lr_scale,
+        pace_window=(wrong, out),
     )
 
 

@@ -76,6 +76,13 @@ _OFF_AT_ZERO_FLAGS = (
         "go back to the best evaluation (weights, optimizer state) and halve the lr when one "
         "is worse than it by more than this many bits per sequence (0 disables)",
     ),
+    (
+        "--curriculum-pace",
+        "curriculum_pace",
+        "with --curriculum-steps: grow the size range one size whenever the training error "
+        "rate (wrong bits per output bit) is below this, full by --curriculum-steps at the "
+        "latest (0 disables)",
+    ),
 )
 FAST_START_HELP = "train eagerly while the compiled step builds in the background (not bit-exact)"
 # The flags a --resume honours; the other settings are the saved run's.

@@ -57,6 +57,8 @@ class History:
     eval_cost_bits: list[float] = field(default_factory=list)
     rollback_step: list[int] = field(default_factory=list)  # where a rollback restored the best
     restart_step: list[int] = field(default_factory=list)  # where a restart re-initialised
+    # where a paced curriculum (curriculum_pace) grew its top by one size
+    curriculum_step: list[int] = field(default_factory=list)
 
     def record_training(
         self, step: int, sequences: int, seconds: float, loss: float, bits: float
@@ -107,6 +109,9 @@ class TrainState:
     seconds: float = 0.0
     best: BestState | None = None  # with TrainConfig.rollback: the best evaluation so far
     lr_scale: float = 1.0  # the learning rate's factor after rollbacks (halved at each)
+    # with TrainConfig.curriculum_pace: (wrong, all) output bits since the last regular
+    # training record, the window the pace is judged on
+    pace_window: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass

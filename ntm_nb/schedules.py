@@ -3,8 +3,9 @@
 * ``scheduled_lr(config, step)`` — the learning rate of a step under ``warmup_steps`` and
   ``lr_final``.
 * ``curriculum_task(task, step, steps, generator)`` — the task of a step of a curriculum
-  that grows the task's size range from its smallest; ``check_curriculum`` says whether a
-  task has a range to grow.
+  that grows the task's size range from its smallest, on a schedule or (``level``) one
+  size at a time; ``curriculum_levels`` says how many sizes it grows through;
+  ``check_curriculum`` says whether a task has a range to grow.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 
 from ntm_nb.tasks import Task
 
-__all__ = ["scheduled_lr", "check_curriculum", "curriculum_task"]
+__all__ = ["scheduled_lr", "check_curriculum", "curriculum_levels", "curriculum_task"]
 
 
 class LRSchedule(Protocol):
@@ -73,8 +74,22 @@ def check_curriculum(task: Task, grows: str = "all") -> None:
         )
 
 
+def curriculum_levels(task: Task, grows: str = "all") -> int:
+    """How many sizes a paced curriculum grows through: its top starts at level 0 (the
+    smallest size) and is the full range at this level (the widest grown setting's
+    ``high - low``)."""
+    settings = _curriculum_settings(task)
+    grown = list(settings) if grows == "all" else [grows]
+    return max(settings[k][1] - settings[k][0] for k in grown)
+
+
 def curriculum_task(
-    task: Task, step: int, steps: int, generator: torch.Generator, grows: str = "all"
+    task: Task,
+    step: int,
+    steps: int,
+    generator: torch.Generator,
+    grows: str = "all",
+    level: int | None = None,
 ) -> Task:
     """The task of training step ``step`` (0-based) of a curriculum over ``steps`` steps.
 
@@ -85,13 +100,22 @@ def curriculum_task(
     sees the full range, one size per batch, for the rest of its steps. ``grows`` names
     the one setting to grow (repeat copy: ``"length"`` or ``"repeats"``); the other is then
     drawn from its whole range from the start (also one per batch).
+
+    ``level`` (a paced curriculum, ``TrainConfig.curriculum_pace``): the top is the low end
+    plus ``level`` instead of the schedule's, up to each setting's high end; the task is
+    the task from step ``steps`` on, or once ``level`` reaches ``curriculum_levels``.
     """
-    if step >= steps:
+    if step >= steps or (level is not None and level >= curriculum_levels(task, grows)):
         return task
     frac = (step + 1) / steps
 
     def draw(lo: int, hi: int, field: str) -> int:
-        top = lo + round((hi - lo) * frac) if grows in ("all", field) else hi
+        if grows not in ("all", field):
+            top = hi
+        elif level is not None:
+            top = min(hi, lo + level)
+        else:
+            top = lo + round((hi - lo) * frac)
         return int(torch.randint(lo, top + 1, (1,), generator=generator))
 
     size = draw(*task.training_range(), _size_field(task))

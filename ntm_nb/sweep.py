@@ -394,6 +394,8 @@ CURVE_FIELDS = (
     *("eval_step", "eval_sequences", "eval_seconds", "eval_bits", "eval_cost_bits"),
     *("rollback_step", "restart_step"),  # where the rollback and restart levers acted
 )
+#: Kept too where a trial has them (so the files of sweeps without the lever stay as made).
+CURVE_FIELDS_IF_ANY = ("curriculum_step",)  # where a paced curriculum grew
 
 
 def write_curves(out: str | Path) -> Path:
@@ -404,7 +406,13 @@ def write_curves(out: str | Path) -> Path:
 
 def _write_curves(out: Path, curves: Sequence[tuple[str, History, bool]]) -> Path:
     record = {
-        name: {"solved": solved, "history": {k: getattr(h, k) for k in CURVE_FIELDS}}
+        name: {
+            "solved": solved,
+            "history": {
+                **{k: getattr(h, k) for k in CURVE_FIELDS},
+                **{k: getattr(h, k) for k in CURVE_FIELDS_IF_ANY if getattr(h, k)},
+            },
+        }
         for name, h, solved in curves
     }
     path = out / "curves.json"

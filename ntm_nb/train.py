@@ -44,7 +44,7 @@ from ntm_nb.evaluation import (
 from ntm_nb.model import is_ntm, warn_compile_failed
 from ntm_nb.optim import OPTIMIZERS, make_optimizer
 from ntm_nb.records import BestState, EvalResult, History, TrainResult, TrainState
-from ntm_nb.schedules import check_curriculum, curriculum_task, scheduled_lr
+from ntm_nb.schedules import check_curriculum, curriculum_levels, curriculum_task, scheduled_lr
 from ntm_nb.tasks import TASKS, Task, bit_errors, task_class
 from ntm_nb.tasks.base import check_seed
 
@@ -113,6 +113,10 @@ class TrainConfig:
     max_seconds: float | None = None  # stop cleanly after this much training time
     curriculum_steps: int = 0  # grow the task's size range from its smallest over N steps (0: off)
     curriculum_of: str = "all"  # the settings it grows: all, or one by name ("repeats", ...)
+    # a paced curriculum: the top grows one size whenever the training error rate (wrong
+    # bits per output bit over the last log_every steps) is below this, and is the full
+    # range from step curriculum_steps at the latest (None: the schedule alone)
+    curriculum_pace: float | None = None
     warmup_steps: int = 0  # raise the lr linearly to lr over the first N steps (0: off)
     lr_final: float | None = None  # then lower it linearly to this at the last step (None: off)
     # when a held-out evaluation is worse than the best so far by more than this many bits
@@ -144,6 +148,12 @@ class TrainConfig:
             ("max_seconds", "a finite number > 0, or None (no time limit)", lambda v: v > 0, True),
             ("lr_final", "a number in (0, 1), or None (no decay)", lambda v: 0 < v < 1, True),
             ("rollback", "a finite number > 0, or None (no rollback)", lambda v: v > 0, True),
+            (
+                "curriculum_pace",
+                "an error rate in (0, 1), or None (the schedule alone)",
+                lambda v: 0 < v < 1,
+                True,
+            ),
         ):
             _check_number(self, name, accepted, ok, none)
         for name in ("compile", "fast_start"):
@@ -158,6 +168,12 @@ class TrainConfig:
             raise TypeError(
                 "curriculum_of: expected 'all' or a task's size setting by name (e.g. "
                 f"'length', 'repeats'), got {self.curriculum_of!r}"
+            )
+        if self.curriculum_pace is not None and not self.curriculum_steps:
+            raise ValueError(
+                "curriculum_pace: a paced curriculum needs curriculum_steps (the step by which "
+                "it is the full range at the latest); set curriculum_steps > 0, or "
+                "curriculum_pace=None (off)"
             )
         check_positive_int("warmup_steps", self.warmup_steps, 0)
         check_positive_int("restart_after", self.restart_after, 0)
@@ -252,6 +268,19 @@ def _restart(model: nn.Module, state: TrainState, config: TrainConfig) -> None:
     state.optimizer = make_optimizer(model, config)
     state.best, state.lr_scale = None, 1.0
     state.history.restart_step.append(state.step)
+
+
+def _paced_curriculum_grows(
+    config: TrainConfig, task: Task, history: History, wrong: float, out: float
+) -> bool:
+    """``TrainConfig.curriculum_pace``: whether the curriculum's top grows by one size now,
+    at a regular training record (every ``log_every`` steps, so that a run split at any
+    step decides as an unsplit one): the error rate since the last one is below the pace
+    and the curriculum is still on, below its full range."""
+    if config.curriculum_pace is None or out == 0 or history.step[-1] >= config.curriculum_steps:
+        return False
+    below_top = len(history.curriculum_step) < curriculum_levels(task, config.curriculum_of)
+    return below_top and wrong / out < config.curriculum_pace
 
 
 def _backward(loss: Tensor) -> None:
@@ -420,8 +449,9 @@ def train(
             gen_before = gen.get_state()
             source = task
             if state.step < config.curriculum_steps:
+                level = None if config.curriculum_pace is None else len(history.curriculum_step)
                 source = curriculum_task(
-                    task, state.step, config.curriculum_steps, gen, config.curriculum_of
+                    task, state.step, config.curriculum_steps, gen, config.curriculum_of, level
                 )
             x, y, mask = (t.to(device) for t in source.sample(config.batch_size, gen))
             logits = model(x)
@@ -459,7 +489,12 @@ def train(
                     f"(now {config.lr}) or clipping (clip_norm={config.clip_norm})"
                 )
             run_loss += value
-            run_bits += float(bit_errors(logits.detach(), y, mask).mean())
+            wrong = bit_errors(logits.detach(), y, mask)
+            run_bits += float(wrong.mean())
+            if config.curriculum_pace is not None:
+                window = state.pace_window
+                out = float(mask.sum()) * y.shape[-1]
+                state.pace_window = (window[0] + float(wrong.sum()), window[1] + out)
             run_n += 1
             run_seqs += x.shape[0]
             bar.update(1)
@@ -475,6 +510,10 @@ def train(
                     state.step, seen, state.seconds, run_loss / run_n, run_bits / run_n
                 )
                 bar.set_postfix(loss=f"{run_loss / run_n:.4f}", bits=f"{run_bits / run_n:.2f}")
+                if state.step % config.log_every == 0:  # a regular record: judge the pace
+                    if _paced_curriculum_grows(config, task, history, *state.pace_window):
+                        history.curriculum_step.append(state.step)
+                    state.pace_window = (0.0, 0.0)
                 run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
                 stop = notify("log")
             if state.step % config.eval_every == 0 or last:

@@ -16,6 +16,7 @@ from ntm_nb import NTM, NTMConfig, load, make_task
 from ntm_nb.checkpoint import load_train_state
 from ntm_nb.cli import main
 from ntm_nb.records import EvalResult, History, TrainState
+from ntm_nb.schedules import curriculum_levels
 from ntm_nb.train import TrainConfig, curriculum_task, make_optimizer, scheduled_lr, train
 
 train_module = importlib.import_module("ntm_nb.train")  # the module, not ntm_nb.train()
@@ -160,6 +161,86 @@ def test_curriculum_steps_is_checked_and_is_a_flag(tmp_path, capsys):
     assert code == 0, capsys.readouterr()
     record = json.loads((out / "model.json").read_text())
     assert record["train_config"]["curriculum_steps"] == 2
+
+
+def test_a_paced_curriculum_draws_up_to_its_level():
+    """``curriculum_task(..., level=k)``: sizes from the smallest to the smallest + k, all
+    of them; at the top level (``curriculum_levels``) the task is the task itself."""
+    gen = torch.Generator().manual_seed(0)
+    assert curriculum_levels(COPY) == 9  # lengths 1..10
+    for level, expected in ((0, {1}), (3, {1, 2, 3, 4})):
+        drawn = {curriculum_task(COPY, s, 1000, gen, level=level).min_len for s in range(200)}
+        assert drawn == expected, level
+    assert curriculum_task(COPY, 0, 1000, gen, level=9) is COPY
+    repeat = make_task("repeat_copy", same_length=True)
+    tasks = [curriculum_task(repeat, s, 1000, gen, "repeats", level=2) for s in range(200)]
+    assert {t.min_repeats for t in tasks} == {1, 2, 3}  # the count grows, by level
+    assert {t.min_len for t in tasks} == set(range(1, 11))  # the length spans its range
+
+
+def paced_levels(monkeypatch, cfg, **kw) -> tuple[list[int | None], History]:
+    """Train a small NTM on COPY under ``cfg``: (the level of each step's draw, history)."""
+    levels: list[int | None] = []
+    real = train_module.curriculum_task
+
+    def spy(task, step, steps, gen, grows="all", level=None):
+        levels.append(level)
+        return real(task, step, steps, gen, grows, level)
+
+    monkeypatch.setattr(train_module, "curriculum_task", spy)
+    model = small_ntm()
+    result = train(model, COPY, cfg, progress=False, **kw)
+    return levels, result.history
+
+
+def test_a_paced_curriculum_grows_when_the_error_rate_is_below_the_pace(monkeypatch):
+    # a pace every record meets: one size more at each record (every 2 steps) while the
+    # curriculum is on (steps 0-5)
+    levels, history = paced_levels(monkeypatch, config(curriculum_pace=0.999))
+    assert history.curriculum_step == [2, 4]
+    assert levels == [0, 0, 1, 1, 2, 2]  # then the task itself (steps 6-7)
+    # a pace no record meets: the smallest size until the curriculum's last step
+    levels, history = paced_levels(monkeypatch, config(curriculum_pace=1e-9))
+    assert history.curriculum_step == [] and levels == [0] * 6
+    # without a pace, the schedule (level None)
+    levels, history = paced_levels(monkeypatch, config())
+    assert history.curriculum_step == [] and levels == [None] * 6
+
+
+def test_a_paced_curriculum_resumes_exactly(tmp_path):
+    cfg = config(curriculum_pace=0.999)
+    straight = small_ntm()
+    whole = train(straight, COPY, cfg, progress=False).history
+    half = small_ntm()
+    train(half, COPY, config(steps=3, curriculum_pace=0.999), checkpoint_dir=tmp_path,
+          progress=False)  # fmt: skip
+    resumed = load(tmp_path)
+    state = load_train_state(tmp_path, resumed, cfg)
+    assert state.history.curriculum_step == [2]
+    result = train(resumed, COPY, cfg, state=state, progress=False)
+    assert result.history.curriculum_step == whole.curriculum_step == [2, 4]
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_curriculum_pace_is_checked_and_is_a_flag(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"curriculum_pace: .*needs curriculum_steps"):
+        TrainConfig(curriculum_pace=0.1)
+    for bad in (0.0, 1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"curriculum_pace: .*\(0, 1\)"):
+            TrainConfig(curriculum_steps=5, curriculum_pace=bad)
+    common = ["--steps", "2", "--curriculum-steps", "2", "--no-compile", "--controller-size",
+              "8", "--memory-rows", "8", "--batch-size", "2", "--eval-sequences", "2",
+              "--no-progress"]  # fmt: skip
+    for value, saved in (("0.05", 0.05), ("0", None)):
+        out = tmp_path / f"run{value}"
+        code = main(["train", "copy", *common, "--curriculum-pace", value, "--out", str(out)])
+        assert code == 0, capsys.readouterr()
+        record = json.loads((out / "model.json").read_text())
+        assert record["train_config"]["curriculum_pace"] == saved
+    code = main(["train", "copy", *common[:2], "--curriculum-pace", "0.05", "--no-progress",
+                 "--out", str(tmp_path / "bad")])  # fmt: skip
+    assert code != 0 and "curriculum_pace" in capsys.readouterr().err
 
 
 def test_the_learning_rate_warms_up_then_decays_linearly():
