@@ -24,11 +24,26 @@ from ntm_nb.train import (
     PRESETS,
 )
 
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_bool(text: str) -> bool:
+    value = _parse_value(text.lower())
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
 # ----------------------------------------------------------------------------------------
 # The tables
 # ----------------------------------------------------------------------------------------
 # (flag, TrainConfig field, type, help): each given flag overrides the preset's value.
-_TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
+_TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--steps", "steps", int, "total optimizer steps (batches) to train for"),
     ("--batch-size", "batch_size", int, "sequences per batch"),
     ("--lr", "lr", float, "learning rate"),
@@ -57,6 +72,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, type, str], ...] = (
         str,
         "the setting the curriculum grows: all (default) or one by name, e.g. repeats "
         "(repeat copy; its lengths then span their range from the start)",
+    ),
+    (
+        "--curriculum-lesson",
+        "curriculum_lesson",
+        _parse_bool,
+        "true: a paced curriculum (--curriculum-pace) starts with the task's first lesson "
+        "(repeat copy: one repeat, no end marker to predict) until the pace is met",
     ),
     (
         "--unroll",
@@ -103,20 +125,6 @@ _LSTM_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--hidden-size", "hidden_size", int, "LSTM baseline: units per layer"),
     ("--layers", "num_layers", int, "LSTM baseline: layers"),
 )
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def _parse_bool(text: str) -> bool:
-    value = _parse_value(text.lower())
-    if not isinstance(value, bool):
-        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-    return value
 
 
 def _task_fields() -> dict[str, tuple[Callable[[str], Any], list[str]]]:

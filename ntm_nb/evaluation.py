@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from ntm_nb._checks import check_positive_int
 from ntm_nb.records import EvalResult
 from ntm_nb.tasks import Batch, Task, bit_errors, check_fits
-from ntm_nb.tasks.base import check_seed
+from ntm_nb.tasks.base import check_seed, output_weights
 
 __all__ = [
     "masked_loss",
@@ -36,8 +36,8 @@ __all__ = [
 def masked_loss(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     """Mean binary cross-entropy (nats) over the output bits of the masked steps."""
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")  # (B, T, out)
-    weight = mask.unsqueeze(-1)
-    return (bce * weight).sum() / (weight.sum() * y.shape[-1]).clamp_min(1)
+    weight = output_weights(mask, y)
+    return (bce * weight).sum() / weight.sum().clamp_min(1)
 
 
 def eval_stream(task: Task, num_sequences: int, batch_size: int, seed: int) -> Iterator[Batch]:
@@ -74,8 +74,9 @@ def evaluate_batches(model: nn.Module, task: Task, batches: Iterable[Batch]) -> 
             x, y, mask = x.to(device), y.to(device), mask.to(device)
             logits = model(x)
             bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-            nats += float((bce * mask.unsqueeze(-1)).sum())
-            masked_bits += float(mask.sum()) * y.shape[-1]
+            weight = output_weights(mask, y)
+            nats += float((bce * weight).sum())
+            masked_bits += float(weight.sum())
             bits += float(bit_errors(logits, y, mask).sum())
             n += x.shape[0]
     finally:

@@ -46,7 +46,7 @@ from ntm_nb.optim import OPTIMIZERS, make_optimizer
 from ntm_nb.records import BestState, EvalResult, History, TrainResult, TrainState
 from ntm_nb.schedules import check_curriculum, curriculum_levels, curriculum_task, scheduled_lr
 from ntm_nb.tasks import TASKS, Task, bit_errors, task_class
-from ntm_nb.tasks.base import check_seed
+from ntm_nb.tasks.base import check_seed, output_weights
 
 __all__ = [
     "TrainConfig",
@@ -117,6 +117,9 @@ class TrainConfig:
     # bits per output bit over the last log_every steps) is below this, and is the full
     # range from step curriculum_steps at the latest (None: the schedule alone)
     curriculum_pace: float | None = None
+    # with a paced curriculum: train on the task's first lesson (Task.first_lesson; repeat
+    # copy: no end marker to predict) at the smallest size until the pace is first met
+    curriculum_lesson: bool = False
     warmup_steps: int = 0  # raise the lr linearly to lr over the first N steps (0: off)
     lr_final: float | None = None  # then lower it linearly to this at the last step (None: off)
     # when a held-out evaluation is worse than the best so far by more than this many bits
@@ -156,7 +159,7 @@ class TrainConfig:
             ),
         ):
             _check_number(self, name, accepted, ok, none)
-        for name in ("compile", "fast_start"):
+        for name in ("compile", "fast_start", "curriculum_lesson"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         if self.threads is not None:
@@ -174,6 +177,11 @@ class TrainConfig:
                 "curriculum_pace: a paced curriculum needs curriculum_steps (the step by which "
                 "it is the full range at the latest); set curriculum_steps > 0, or "
                 "curriculum_pace=None (off)"
+            )
+        if self.curriculum_lesson and self.curriculum_pace is None:
+            raise ValueError(
+                "curriculum_lesson: the first lesson ends when the pace is met; set "
+                "curriculum_pace (and curriculum_steps), or curriculum_lesson=False (off)"
             )
         check_positive_int("warmup_steps", self.warmup_steps, 0)
         check_positive_int("restart_after", self.restart_after, 0)
@@ -279,8 +287,8 @@ def _paced_curriculum_grows(
     and the curriculum is still on, below its full range."""
     if config.curriculum_pace is None or out == 0 or history.step[-1] >= config.curriculum_steps:
         return False
-    below_top = len(history.curriculum_step) < curriculum_levels(task, config.curriculum_of)
-    return below_top and wrong / out < config.curriculum_pace
+    levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
+    return len(history.curriculum_step) < levels and wrong / out < config.curriculum_pace
 
 
 def _backward(loss: Tensor) -> None:
@@ -393,6 +401,12 @@ def train(
     check_task_and_model(model, task)
     if config.curriculum_steps:
         check_curriculum(task, config.curriculum_of)
+    lesson = task.first_lesson() if config.curriculum_lesson else None
+    if config.curriculum_lesson and lesson is None:
+        raise ValueError(
+            f"curriculum_lesson: task {task.name!r} has no first lesson (Task.first_lesson); "
+            "use curriculum_lesson=False (off)"
+        )
     if config.restart_after and not hasattr(model, "config"):
         raise TypeError("restart_after: needs a model built from a config (an NTM or LSTMBaseline)")
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
@@ -449,9 +463,13 @@ def train(
             gen_before = gen.get_state()
             source = task
             if state.step < config.curriculum_steps:
-                level = None if config.curriculum_pace is None else len(history.curriculum_step)
+                source, level = task, None
+                if config.curriculum_pace is not None:  # paced: the levels reached so far
+                    level = len(history.curriculum_step)
+                    if lesson is not None:  # level 0 is the lesson, then the task's sizes
+                        source, level = (lesson, 0) if level == 0 else (task, level - 1)
                 source = curriculum_task(
-                    task, state.step, config.curriculum_steps, gen, config.curriculum_of, level
+                    source, state.step, config.curriculum_steps, gen, config.curriculum_of, level
                 )
             x, y, mask = (t.to(device) for t in source.sample(config.batch_size, gen))
             logits = model(x)
@@ -493,7 +511,7 @@ def train(
             run_bits += float(wrong.mean())
             if config.curriculum_pace is not None:
                 window = state.pace_window
-                out = float(mask.sum()) * y.shape[-1]
+                out = float(output_weights(mask, y).sum())
                 state.pace_window = (window[0] + float(wrong.sum()), window[1] + out)
             run_n += 1
             run_seqs += x.shape[0]

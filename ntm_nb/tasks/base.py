@@ -92,13 +92,20 @@ def check_seed(name: str, seed: object) -> int:
     return int(seed)
 
 
+def output_weights(mask: Tensor, y: Tensor) -> Tensor:
+    """The weight of every output bit, (B, T, out): a step mask (B, T) spread over the
+    channels, or a mask that already has one weight a channel (B, T, out), as a task's
+    lesson may (repeat copy without its end marker)."""
+    return mask.unsqueeze(-1).expand_as(y) if mask.dim() == 2 else mask
+
+
 def bit_errors(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     """The paper's cost for binary tasks: wrongly thresholded output bits per sequence.
 
     ``logits`` (B, T, out) are thresholded at 0 (probability 0.5); only the steps where
-    ``mask`` (B, T) is 1 count. Returns (B,).
+    ``mask`` (B, T) is 1 count (or the bits where a (B, T, out) mask is). Returns (B,).
     """
-    wrong = ((logits > 0).to(y.dtype) != y).to(y.dtype) * mask.unsqueeze(-1)
+    wrong = ((logits > 0).to(y.dtype) != y).to(y.dtype) * output_weights(mask, y)
     return wrong.sum(dim=(1, 2))
 
 
@@ -203,6 +210,11 @@ class Task(abc.ABC):
         if dataclasses.is_dataclass(self) and getattr(self, "same_length", False):
             return dataclasses.replace(self, same_length=False)  # type: ignore[type-var]
         return self
+
+    def first_lesson(self) -> Task | None:
+        """An easier task of the same shapes that a paced curriculum may train on first
+        (``TrainConfig.curriculum_lesson``), or None: the task has none."""
+        return None
 
     def optimal_cost(self, x: Tensor, y: Tensor, mask: Tensor) -> float | None:
         """The optimal predictor's cost on a batch, in bits per sequence, where it is known."""
