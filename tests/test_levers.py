@@ -15,8 +15,10 @@ import torch
 from ntm_nb import NTM, NTMConfig, load, make_task
 from ntm_nb.checkpoint import load_train_state
 from ntm_nb.cli import main
+from ntm_nb.evaluation import masked_loss
 from ntm_nb.records import EvalResult, History, TrainState
 from ntm_nb.schedules import curriculum_levels
+from ntm_nb.tasks import bit_errors
 from ntm_nb.train import TrainConfig, curriculum_task, make_optimizer, scheduled_lr, train
 
 train_module = importlib.import_module("ntm_nb.train")  # the module, not ntm_nb.train()
@@ -241,6 +243,72 @@ def test_curriculum_pace_is_checked_and_is_a_flag(tmp_path, capsys):
     code = main(["train", "copy", *common[:2], "--curriculum-pace", "0.05", "--no-progress",
                  "--out", str(tmp_path / "bad")])  # fmt: skip
     assert code != 0 and "curriculum_pace" in capsys.readouterr().err
+
+
+REPEAT = make_task("repeat_copy", bits=4, max_len=3, max_repeats=3, same_length=True)
+
+
+def test_repeat_copy_without_its_end_marker_masks_the_marker_alone():
+    """``end_marker=False`` (the first lesson): the same batch, and a mask of one weight
+    an output bit that is the step mask without the end-marker channel and the end step."""
+    task = make_task("repeat_copy", bits=4, max_len=5, max_repeats=4)
+    x, y, mask = task.sample(6, torch.Generator().manual_seed(3))
+    lesson = task.first_lesson()
+    assert lesson.end_marker is False and lesson.first_lesson() is None
+    assert make_task("copy").first_lesson() is None
+    x2, y2, mask2 = lesson.sample(6, torch.Generator().manual_seed(3))
+    assert torch.equal(x, x2) and torch.equal(y, y2) and mask2.shape == y.shape
+    expected = mask.unsqueeze(-1).repeat(1, 1, y.shape[-1])
+    expected[..., 4] = 0.0  # the end-marker channel
+    expected[y[..., 4] == 1] = 0.0  # the end step
+    assert torch.equal(mask2, expected)
+    # the loss and the bit errors weigh each bit by the mask: a (B, T) mask and the same
+    # mask spread over the channels give the same numbers
+    logits = torch.randn_like(y)
+    spread = mask.unsqueeze(-1).repeat(1, 1, y.shape[-1])
+    assert torch.equal(bit_errors(logits, y, mask), bit_errors(logits, y, spread))
+    assert torch.allclose(masked_loss(logits, y, mask), masked_loss(logits, y, spread))
+    wrong = ((logits > 0).float() != y).float()
+    assert torch.equal(bit_errors(logits, y, mask2), (wrong * expected).sum(dim=(1, 2)))
+
+
+def test_a_first_lesson_comes_before_the_paced_sizes(monkeypatch):
+    """``curriculum_lesson``: level 0 is the task's first lesson (repeat copy without its
+    end marker) at the smallest size; each level met moves on, as without it."""
+    drawn: list[tuple[bool, int | None]] = []
+    real = train_module.curriculum_task
+
+    def spy(task, step, steps, gen, grows="all", level=None):
+        drawn.append((task.end_marker, level))
+        return real(task, step, steps, gen, grows, level)
+
+    monkeypatch.setattr(train_module, "curriculum_task", spy)
+    torch.manual_seed(0)
+    model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
+    cfg = config(curriculum_pace=0.999, curriculum_lesson=True)
+    history = train(model, REPEAT, cfg, progress=False).history
+    assert history.curriculum_step == [2, 4]
+    assert drawn == [(False, 0), (False, 0), (True, 0), (True, 0), (True, 1), (True, 1)]
+
+
+def test_curriculum_lesson_is_checked_and_is_a_flag(tmp_path, capsys):
+    with pytest.raises(ValueError, match="curriculum_lesson: .*set curriculum_pace"):
+        TrainConfig(curriculum_steps=5, curriculum_lesson=True)
+    with pytest.raises(TypeError, match="curriculum_lesson"):
+        TrainConfig(curriculum_steps=5, curriculum_pace=0.1, curriculum_lesson="yes")
+    with pytest.raises(ValueError, match="curriculum_lesson: task 'copy' has no first lesson"):
+        train(small_ntm(), COPY, config(curriculum_pace=0.1, curriculum_lesson=True),
+              progress=False)  # fmt: skip
+    out = tmp_path / "run"
+    code = main(["train", "repeat_copy", "--steps", "2", "--curriculum-steps", "2",
+                 "--curriculum-pace", "0.1", "--curriculum-lesson", "true", "--no-compile",
+                 "--controller-size", "8", "--memory-rows", "8", "--batch-size", "2",
+                 "--eval-sequences", "2", "--no-progress", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert json.loads((out / "model.json").read_text())["train_config"]["curriculum_lesson"]
+    with pytest.raises(SystemExit):
+        main(["train", "repeat_copy", "--curriculum-lesson", "maybe"])
+    assert "expected true or false" in capsys.readouterr().err
 
 
 def test_the_learning_rate_warms_up_then_decays_linearly():
