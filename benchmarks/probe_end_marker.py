@@ -44,9 +44,6 @@ class _Probe(RepeatCopyTask):
     def output_size(self) -> int:
         return self.bits + (1 if self.end_channel else 0)
 
-    def sized(self, size: int, extra: int | None = None) -> _Probe:
-        return dataclasses.replace(self, min_len=size, max_len=size)
-
     def sample(self, batch_size, generator=None):
         plain = RepeatCopyTask(
             bits=self.bits, min_len=self.min_len, max_len=self.max_len, min_repeats=1,

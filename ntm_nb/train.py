@@ -463,7 +463,7 @@ def train(
             gen_before = gen.get_state()
             source = task
             if state.step < config.curriculum_steps:
-                source, level = task, None
+                level = None
                 if config.curriculum_pace is not None:  # paced: the levels reached so far
                     level = len(history.curriculum_step)
                     if lesson is not None:  # level 0 is the lesson, then the task's sizes

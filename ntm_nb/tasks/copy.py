@@ -267,7 +267,8 @@ class RepeatCopyTask(Task):
 
     def first_lesson(self) -> RepeatCopyTask | None:
         """Repeat copy without its end marker to predict. Measured
-        (``benchmarks/probe_end_marker.py``): with one repeat, the fast preset's NTM learns
-        the copy in about 1,000 steps without the end marker and stays near chance for
-        1,500 with it; once it copies, it learns the end marker within a few hundred."""
+        (``benchmarks/probe_end_marker.py``, seeds 0-9): with one repeat, the fast preset's
+        NTM copies (below one bit) by step 1,500 on 9 seeds of 10 without the end marker,
+        and on none with it (12-18 wrong bits of 44); once it copies, it learned the end
+        marker within 250 steps on the three seeds tried."""
         return dataclasses.replace(self, end_marker=False) if self.end_marker else None
