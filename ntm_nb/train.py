@@ -511,7 +511,7 @@ def train(
             run_bits += float(wrong.mean())
             if config.curriculum_pace is not None:
                 window = state.pace_window
-                out = float(output_weights(mask, y).sum())
+                out = float((output_weights(mask, y) > 0).sum())
                 state.pace_window = (window[0] + float(wrong.sum()), window[1] + out)
             run_n += 1
             run_seqs += x.shape[0]

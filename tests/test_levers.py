@@ -272,6 +272,40 @@ def test_repeat_copy_without_its_end_marker_masks_the_marker_alone():
     assert torch.equal(bit_errors(logits, y, mask2), (wrong * expected).sum(dim=(1, 2)))
 
 
+def test_repeat_copy_end_weight_weighs_the_loss_not_the_count():
+    """``end_weight``: the end step's mask value; the loss weighs it, the bit count and the
+    held-out task (``for_evaluation``, ``sized``) do not; out of range, a clear error."""
+    task = make_task("repeat_copy", bits=4, max_len=5, max_repeats=4)
+    heavy = make_task("repeat_copy", bits=4, max_len=5, max_repeats=4, end_weight=10)
+    x, y, mask = task.sample(6, torch.Generator().manual_seed(3))
+    x2, y2, mask2 = heavy.sample(6, torch.Generator().manual_seed(3))
+    end = y[..., 4] == 1  # (B, T): the end step of each sequence
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert torch.equal(mask2[end], torch.full((6,), 10.0)) and torch.equal(mask2[~end], mask[~end])
+    logits = torch.randn_like(y)
+    assert torch.equal(bit_errors(logits, y, mask2), bit_errors(logits, y, mask))
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    weight = mask2.unsqueeze(-1).expand_as(y)
+    expected = (bce * weight).sum() / weight.sum()
+    assert torch.allclose(masked_loss(logits, y, mask2), expected)
+    assert not torch.allclose(masked_loss(logits, y, mask2), masked_loss(logits, y, mask))
+    assert heavy.for_evaluation().end_weight == 1.0 and heavy.sized(3, 2).end_weight == 1.0
+    for bad in (0, -1, 1001, float("nan")):
+        with pytest.raises(ValueError, match=r"end_weight: must be a number in \(0, 1000\]"):
+            make_task("repeat_copy", end_weight=bad)
+    with pytest.raises(TypeError, match="end_weight"):
+        make_task("repeat_copy", end_weight="10")
+
+
+def test_end_weight_is_a_train_flag(tmp_path, capsys):
+    out = tmp_path / "rc"
+    code = main(["train", "repeat_copy", "--steps", "2", "--batch-size", "2", "--no-compile",
+                 "--controller-size", "8", "--end-weight", "5", "--no-progress",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    assert json.loads((out / "model.json").read_text())["task"]["end_weight"] == 5.0
+
+
 def test_a_first_lesson_comes_before_the_paced_sizes(monkeypatch):
     """``curriculum_lesson``: level 0 is the task's first lesson (repeat copy without its
     end marker) at the smallest size; each level met moves on, as without it."""

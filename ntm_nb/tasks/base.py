@@ -103,9 +103,11 @@ def bit_errors(logits: Tensor, y: Tensor, mask: Tensor) -> Tensor:
     """The paper's cost for binary tasks: wrongly thresholded output bits per sequence.
 
     ``logits`` (B, T, out) are thresholded at 0 (probability 0.5); only the steps where
-    ``mask`` (B, T) is 1 count (or the bits where a (B, T, out) mask is). Returns (B,).
+    ``mask`` (B, T) is above 0 count (or the bits where a (B, T, out) mask is), each once:
+    a mask's weights (repeat copy's ``end_weight``) weigh the loss, not the count. Returns (B,).
     """
-    wrong = ((logits > 0).to(y.dtype) != y).to(y.dtype) * output_weights(mask, y)
+    counted = (output_weights(mask, y) > 0).to(y.dtype)
+    wrong = ((logits > 0).to(y.dtype) != y).to(y.dtype) * counted
     return wrong.sum(dim=(1, 2))
 
 

@@ -190,6 +190,10 @@ class RepeatCopyTask(Task):
     # False: the end marker is no target (its channel and its step are masked out of a
     # (B, T, out) mask): the first lesson of a paced curriculum, copying before counting
     end_marker: bool = True
+    # weight of the end step's bits in the training loss (its mask value): > 1 makes the
+    # count, on which the end marker's timing rests, weigh more than one step's share;
+    # the held-out cost and every bit count ignore it (for_evaluation() and sized() set 1)
+    end_weight: float = 1.0
 
     def __post_init__(self) -> None:
         self._check_int("bits", 1)
@@ -210,6 +214,12 @@ class RepeatCopyTask(Task):
                 accepted = "a number > 0" if field == "repeats_std" else "a finite number"
                 raise ValueError(f"RepeatCopyTask.{field}: must be {accepted}, got {value}")
             object.__setattr__(self, field, float(value))
+        w = self.end_weight
+        if isinstance(w, bool) or not isinstance(w, numbers.Real):
+            raise TypeError(f"RepeatCopyTask.end_weight: expected a number in (0, 1000], got {w!r}")
+        if not (math.isfinite(w) and 0 < w <= 1000):
+            raise ValueError(f"RepeatCopyTask.end_weight: must be a number in (0, 1000], got {w}")
+        object.__setattr__(self, "end_weight", float(w))
 
     @property
     def input_size(self) -> int:
@@ -225,7 +235,13 @@ class RepeatCopyTask(Task):
         """Every sequence of length ``size``, repeated ``extra`` times (if given). The count
         channel keeps the training normalisation: the task's repeats_mean/std."""
         r = {} if extra is None else {"min_repeats": extra, "max_repeats": extra}
-        return dataclasses.replace(self, min_len=size, max_len=size, same_length=False, **r)
+        return dataclasses.replace(
+            self, min_len=size, max_len=size, same_length=False, end_weight=1.0, **r
+        )
+
+    def for_evaluation(self) -> RepeatCopyTask:
+        """Every sequence drawn independently, and the end step weighing as any other."""
+        return dataclasses.replace(self, same_length=False, end_weight=1.0)
 
     @property
     def output_size(self) -> int:
@@ -258,7 +274,7 @@ class RepeatCopyTask(Task):
         mask[b, out] = 1.0
         end = lengths + 1 + copies  # (B,)
         y[rows, end, self.bits] = 1.0  # end marker
-        mask[rows, end] = 1.0
+        mask[rows, end] = self.end_weight
         if not self.end_marker:  # the data bits of the copies only
             mask = mask.unsqueeze(-1).repeat(1, 1, self.output_size)
             mask[..., self.bits] = 0.0
