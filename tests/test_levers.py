@@ -297,13 +297,33 @@ def test_repeat_copy_end_weight_weighs_the_loss_not_the_count():
         make_task("repeat_copy", end_weight="10")
 
 
+def test_repeat_copy_same_repeats_false_mixes_counts_in_a_batch_of_one_length():
+    """``same_repeats=False`` with ``same_length``: one length a batch, a count a sequence
+    (padded to the longest); None follows ``same_length``; held-out tasks draw freely."""
+    task = make_task("repeat_copy", max_len=6, max_repeats=8, same_length=True, same_repeats=False)
+    x, y, mask = task.sample(64, torch.Generator().manual_seed(0))
+    lengths = x[..., 8].argmax(dim=1)  # the delimiter's step
+    counts = (y[..., 8] == 1).float().argmax(dim=1) - lengths - 1  # output vectors
+    assert len(set(lengths.tolist())) == 1 and len(set((counts // lengths).tolist())) > 4
+    assert torch.equal(counts % lengths, torch.zeros_like(counts))
+    assert torch.equal(mask.sum(dim=1), (counts + 1).float())  # padding is masked out
+    same = make_task("repeat_copy", max_len=6, max_repeats=8, same_length=True)
+    x, y, _ = same.sample(64, torch.Generator().manual_seed(0))
+    assert len(set((y[..., 8] == 1).float().argmax(dim=1).tolist())) == 1
+    assert task.for_evaluation().same_repeats is None and task.sized(2).same_repeats is None
+    with pytest.raises(TypeError, match="same_repeats"):
+        make_task("repeat_copy", same_repeats="no")
+
+
 def test_end_weight_is_a_train_flag(tmp_path, capsys):
     out = tmp_path / "rc"
     code = main(["train", "repeat_copy", "--steps", "2", "--batch-size", "2", "--no-compile",
-                 "--controller-size", "8", "--end-weight", "5", "--no-progress",
+                 "--controller-size", "8", "--end-weight", "5", "--same-length", "true",
+                 "--same-repeats", "false", "--no-progress",
                  "--out", str(out)])  # fmt: skip
     assert code == 0, capsys.readouterr()
-    assert json.loads((out / "model.json").read_text())["task"]["end_weight"] == 5.0
+    task = json.loads((out / "model.json").read_text())["task"]
+    assert task["end_weight"] == 5.0 and task["same_repeats"] is False
 
 
 def test_a_first_lesson_comes_before_the_paced_sizes(monkeypatch):

@@ -187,6 +187,9 @@ class RepeatCopyTask(Task):
     repeats_mean: float | None = None  # centre of the count channel; None: 5.5 (paper's 1..10)
     repeats_std: float | None = None  # scale of the count channel; None: 2.872 (paper's 1..10)
     same_length: bool = False  # True: one length and one count per batch, no padding
+    # None: as same_length; False with same_length: one length per batch, each sequence
+    # its own count (padded to the largest), so every batch teaches counts side by side
+    same_repeats: bool | None = None
     # False: the end marker is no target (its channel and its step are masked out of a
     # (B, T, out) mask): the first lesson of a paced curriculum, copying before counting
     end_marker: bool = True
@@ -203,6 +206,8 @@ class RepeatCopyTask(Task):
         self._check_int("max_repeats", self.min_repeats, low_is="min_repeats")
         self._check_bool("same_length")
         self._check_bool("end_marker")
+        if self.same_repeats is not None:
+            self._check_bool("same_repeats")
         mean, std = repeat_count_normalisation(*PAPER_REPEATS)
         for field, default in (("repeats_mean", mean), ("repeats_std", std)):
             value = getattr(self, field)
@@ -236,12 +241,18 @@ class RepeatCopyTask(Task):
         channel keeps the training normalisation: the task's repeats_mean/std."""
         r = {} if extra is None else {"min_repeats": extra, "max_repeats": extra}
         return dataclasses.replace(
-            self, min_len=size, max_len=size, same_length=False, end_weight=1.0, **r
+            self,
+            min_len=size,
+            max_len=size,
+            same_length=False,
+            same_repeats=None,
+            end_weight=1.0,
+            **r,
         )
 
     def for_evaluation(self) -> RepeatCopyTask:
         """Every sequence drawn independently, and the end step weighing as any other."""
-        return dataclasses.replace(self, same_length=False, end_weight=1.0)
+        return dataclasses.replace(self, same_length=False, same_repeats=None, end_weight=1.0)
 
     @property
     def output_size(self) -> int:
@@ -251,8 +262,9 @@ class RepeatCopyTask(Task):
         B = check_batch_size(batch_size)
         check_generator(generator)
         same = self.same_length
+        same_r = same if self.same_repeats is None else self.same_repeats
         lengths = draw_counts(self.min_len, self.max_len, B, same, generator)  # (B,)
-        repeats = draw_counts(self.min_repeats, self.max_repeats, B, same, generator)  # (B,)
+        repeats = draw_counts(self.min_repeats, self.max_repeats, B, same_r, generator)  # (B,)
         L = int(lengths.max())
         valid = torch.arange(L) < lengths[:, None]  # (B, L)
         data = random_bits((B, L, self.bits), generator) * valid[..., None]  # (B, L, bits)
