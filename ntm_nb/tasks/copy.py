@@ -195,7 +195,7 @@ class RepeatCopyTask(Task):
     end_marker: bool = True
     # weight of the end step's bits in the training loss (its mask value): > 1 makes the
     # count, on which the end marker's timing rests, weigh more than one step's share;
-    # the held-out cost and every bit count ignore it (for_evaluation() and sized() set 1)
+    # the held-out cost and every bit count ignore it (for_evaluation() sets 1)
     end_weight: float = 1.0
 
     def __post_init__(self) -> None:
@@ -246,8 +246,17 @@ class RepeatCopyTask(Task):
             max_len=size,
             same_length=False,
             same_repeats=None,
-            end_weight=1.0,
             **r,
+        )
+
+    def sized_range(self, size: int, extra_range: tuple[int, int]) -> RepeatCopyTask | None:
+        """With ``same_repeats=False``: one length ``size``, a count a sequence in
+        ``extra_range`` (a curriculum's batch of counts side by side); else None."""
+        if self.same_repeats is not False:
+            return None
+        lo, hi = extra_range
+        return dataclasses.replace(
+            self, min_len=size, max_len=size, min_repeats=lo, max_repeats=hi, same_length=True
         )
 
     def for_evaluation(self) -> RepeatCopyTask:
