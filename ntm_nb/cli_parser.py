@@ -81,6 +81,12 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
         "(repeat copy: one repeat, no end marker to predict) until the pace is met",
     ),
     (
+        "--rollback-after-curriculum",
+        "rollback_after_curriculum",
+        _parse_bool,
+        "true: the rollback (--rollback) waits until the curriculum has its full range",
+    ),
+    (
         "--unroll",
         "unroll",
         int,

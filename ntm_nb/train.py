@@ -125,6 +125,10 @@ class TrainConfig:
     # when a held-out evaluation is worse than the best so far by more than this many bits
     # per sequence, go back to the best one's weights and optimizer state and halve the lr
     rollback: float | None = None
+    # True: the rollback keeps no best and never rolls back until the curriculum has its
+    # full range (a paced one: every level met), while the held-out cost, always the full
+    # range, says little about a run that trains on the small sizes
+    rollback_after_curriculum: bool = False
     # when the run has not reached target_cost this many steps after its start (or its last
     # restart), start again from new initial weights and a new optimizer (0: off)
     restart_after: int = 0
@@ -159,7 +163,7 @@ class TrainConfig:
             ),
         ):
             _check_number(self, name, accepted, ok, none)
-        for name in ("compile", "fast_start", "curriculum_lesson"):
+        for name in ("compile", "fast_start", "curriculum_lesson", "rollback_after_curriculum"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         if self.threads is not None:
@@ -289,6 +293,17 @@ def _paced_curriculum_grows(
         return False
     levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
     return len(history.curriculum_step) < levels and wrong / out < config.curriculum_pace
+
+
+def _curriculum_is_full(config: TrainConfig, task: Task, history: History, step: int) -> bool:
+    """Whether the curriculum (if any) trains on the full range after step ``step``: from
+    step ``curriculum_steps`` on, or once a paced curriculum has met every level."""
+    if not config.curriculum_steps or step >= config.curriculum_steps:
+        return True
+    if config.curriculum_pace is None:
+        return False
+    levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
+    return len(history.curriculum_step) >= levels
 
 
 def _backward(loss: Tensor) -> None:
@@ -549,7 +564,10 @@ def train(
                     if config.restart_after and state.step - started >= config.restart_after:
                         _restart(model, state, config)
                         opt = state.optimizer
-                    elif config.rollback is not None:
+                    elif config.rollback is not None and (
+                        not config.rollback_after_curriculum
+                        or _curriculum_is_full(config, task, history, state.step)
+                    ):
                         cost = ev.bits_per_sequence
                         _keep_best_or_roll_back(model, opt, state, cost, config.rollback)
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:

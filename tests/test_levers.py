@@ -472,6 +472,33 @@ def test_a_much_worse_evaluation_rolls_back_to_the_best_and_halves_the_lr(tmp_pa
         assert torch.equal(value, at_best["weights"][name]), name
 
 
+def test_a_rollback_after_the_curriculum_waits_for_its_full_range(monkeypatch):
+    """``rollback_after_curriculum``: no best and no rollback while a curriculum grows (on
+    a schedule: before step ``curriculum_steps``; paced: before every level is met)."""
+    costs = [5.0, 9.0, 20.0, 30.0]  # evaluations at steps 4, 8, 12, 16
+    # scheduled, full from step 8: step 8 is the first best, step 12 rolls back
+    cfg = config(steps=16, curriculum_steps=8, rollback=1.0, rollback_after_curriculum=True)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted(list(costs)))
+    state = _fresh_state(model := small_ntm(), cfg)
+    train(model, COPY, cfg, state=state, progress=False)
+    assert state.history.rollback_step == [12] and state.best.step == 8
+    # without the wait, step 8 (4 bits worse than step 4) rolls back
+    cfg = config(steps=16, curriculum_steps=8, rollback=1.0)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted(list(costs)))
+    state = _fresh_state(model := small_ntm(), cfg)
+    train(model, COPY, cfg, state=state, progress=False)
+    assert state.history.rollback_step[0] == 8
+    # paced, a level never met (pace 1e-9) and curriculum_steps beyond the run: no best
+    cfg = config(steps=16, curriculum_steps=100, curriculum_pace=1e-9, rollback=1.0,
+                 rollback_after_curriculum=True)  # fmt: skip
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted(list(costs)))
+    state = _fresh_state(model := small_ntm(), cfg)
+    train(model, COPY, cfg, state=state, progress=False)
+    assert state.history.rollback_step == [] and state.best is None
+    with pytest.raises(TypeError, match="rollback_after_curriculum"):
+        TrainConfig(rollback_after_curriculum="yes")
+
+
 def test_a_run_with_a_rollback_resumes_exactly_and_never_edits_its_best_copy(tmp_path, monkeypatch):
     cfg = config(steps=12, curriculum_steps=0, rollback=1.0)
     monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 9.0, 7.0]))
@@ -511,6 +538,12 @@ def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys, monkeypatch):
                  "--eval-sequences", "2", "--no-progress", "--out", str(out)])  # fmt: skip
     assert code == 0, capsys.readouterr()
     assert json.loads((out / "model.json").read_text())["train_config"]["rollback"] == 5.0
+    code = main(["train", "copy", "--steps", "2", "--rollback", "5", "--no-compile",
+                 "--rollback-after-curriculum", "true", "--controller-size", "8", "--no-progress",
+                 "--out", str(tmp_path / "wait")])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    record = json.loads((tmp_path / "wait" / "model.json").read_text())
+    assert record["train_config"]["rollback_after_curriculum"] is True
     # --rollback 0 turns a preset's rollback off, as --clip-norm 0 turns off its clip
     monkeypatch.setitem(make_task("copy").presets.fast_train, "rollback", 10.0)
     assert train_module.preset("copy")["train"]["rollback"] == 10.0
