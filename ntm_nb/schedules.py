@@ -104,31 +104,22 @@ def curriculum_task(
     ``level`` (a paced curriculum, ``TrainConfig.curriculum_pace``): the top is the low end
     plus ``level`` instead of the schedule's, up to each setting's high end; the task is
     the task from step ``steps`` on, or once ``level`` reaches ``curriculum_levels``.
-
-    A task whose ``sized_range`` is not None (repeat copy with ``same_repeats=False``)
-    draws its extra setting per sequence, from the low end up to the top, instead.
     """
     if step >= steps or (level is not None and level >= curriculum_levels(task, grows)):
         return task
     frac = (step + 1) / steps
 
-    def top_of(lo: int, hi: int, field: str) -> int:
-        if grows not in ("all", field):
-            return hi
-        if level is not None:
-            return min(hi, lo + level)
-        return lo + round((hi - lo) * frac)
-
     def draw(lo: int, hi: int, field: str) -> int:
-        return int(torch.randint(lo, top_of(lo, hi, field) + 1, (1,), generator=generator))
+        if grows not in ("all", field):
+            top = hi
+        elif level is not None:
+            top = min(hi, lo + level)
+        else:
+            top = lo + round((hi - lo) * frac)
+        return int(torch.randint(lo, top + 1, (1,), generator=generator))
 
     size = draw(*task.training_range(), _size_field(task))
     extra = None
     if task.extra_setting is not None:
-        lo, hi = task.extra_training_range()
-        top = top_of(lo, hi, task.extra_setting.field)
-        mixed = task.sized_range(size, (lo, top))  # the extra setting drawn per sequence
-        if mixed is not None:
-            return mixed
-        extra = int(torch.randint(lo, top + 1, (1,), generator=generator))
+        extra = draw(*task.extra_training_range(), task.extra_setting.field)
     return task.sized(size, extra)

@@ -315,26 +315,6 @@ def test_repeat_copy_same_repeats_false_mixes_counts_in_a_batch_of_one_length():
         make_task("repeat_copy", same_repeats="no")
 
 
-def test_a_curriculum_of_mixed_counts_draws_the_count_per_sequence():
-    """``same_repeats=False``: a curriculum's batch has one length and counts from one up
-    to the level's top, side by side; with shared counts it draws one count a batch."""
-    mixed = make_task("repeat_copy", max_len=6, same_length=True, same_repeats=False)
-    gen = torch.Generator().manual_seed(0)
-    for step in range(20):
-        task = curriculum_task(mixed, step, 1000, gen, "repeats", level=2)
-        assert (task.min_repeats, task.max_repeats, task.same_repeats) == (1, 3, False)
-        assert task.min_len == task.max_len and task.same_length
-    x, y, _ = task.sample(64, gen)
-    lengths = x[..., 8].argmax(dim=1)
-    counts = ((y[..., 8] == 1).float().argmax(dim=1) - lengths - 1) // lengths
-    assert len(set(lengths.tolist())) == 1 and set(counts.tolist()) == {1, 2, 3}
-    shared = make_task("repeat_copy", max_len=6, same_length=True)
-    tasks = [curriculum_task(shared, s, 1000, gen, "repeats", level=2) for s in range(40)]
-    assert all(t.min_repeats == t.max_repeats for t in tasks)
-    assert {t.min_repeats for t in tasks} == {1, 2, 3}
-    assert curriculum_task(mixed, 5, 1000, gen, "repeats", level=9) is mixed  # full range
-
-
 def test_end_weight_is_a_train_flag(tmp_path, capsys):
     out = tmp_path / "rc"
     code = main(["train", "repeat_copy", "--steps", "2", "--batch-size", "2", "--no-compile",

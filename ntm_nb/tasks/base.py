@@ -207,12 +207,6 @@ class Task(abc.ABC):
         every sequence then has that length, item count, ..."""
         raise NotImplementedError(f"{type(self).__name__} has no size setting")
 
-    def sized_range(self, size: int, extra_range: tuple[int, int]) -> Task | None:
-        """This task at size ``size``, each sequence drawing its extra setting from
-        ``extra_range`` (a curriculum's batch); None (the default): the task shares one
-        extra setting a batch, and a curriculum draws it."""
-        return None
-
     def for_evaluation(self) -> Task:
         """The task with every sequence drawn independently (``same_length`` off)."""
         if dataclasses.is_dataclass(self) and getattr(self, "same_length", False):

@@ -249,16 +249,6 @@ class RepeatCopyTask(Task):
             **r,
         )
 
-    def sized_range(self, size: int, extra_range: tuple[int, int]) -> RepeatCopyTask | None:
-        """With ``same_repeats=False``: one length ``size``, a count a sequence in
-        ``extra_range`` (a curriculum's batch of counts side by side); else None."""
-        if self.same_repeats is not False:
-            return None
-        lo, hi = extra_range
-        return dataclasses.replace(
-            self, min_len=size, max_len=size, min_repeats=lo, max_repeats=hi, same_length=True
-        )
-
     def for_evaluation(self) -> RepeatCopyTask:
         """Every sequence drawn independently, and the end step weighing as any other."""
         return dataclasses.replace(self, same_length=False, same_repeats=None, end_weight=1.0)
