@@ -714,13 +714,20 @@ def test_unroll_is_checked(bad):
 
 
 def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
-    """32 controller units and a curriculum of the repeat count alone over 5,000 of 20,000
-    steps, no rollback (sweeps/repeat-copy-curriculum-repeats-norollback); the LSTM
-    baseline's preset keeps the paper's model and no curriculum."""
+    """32 controller units and two read heads, a paced curriculum of the repeat count with
+    its first lesson, counts side by side in a batch of one length, a rollback once the
+    range is full (sweeps/repeat-copy-heads2-mixed-rollback); the LSTM baseline's preset
+    keeps the paper's model and no curriculum."""
     p = preset("repeat_copy", "fast")
-    assert p["model"] == {"controller_size": 32}
+    assert p["model"] == {"controller_size": 32, "num_read_heads": 2}
+    assert p["task"] == {"same_length": True, "same_repeats": False}
     cfg = TrainConfig(**p["train"])
-    assert (cfg.curriculum_steps, cfg.curriculum_of, cfg.rollback) == (5000, "repeats", None)
+    assert (cfg.curriculum_steps, cfg.curriculum_of, cfg.curriculum_pace) == (
+        20000,
+        "repeats",
+        0.05,
+    )
+    assert cfg.curriculum_lesson and cfg.rollback == 10.0 and cfg.rollback_after_curriculum
     assert (cfg.lr, cfg.steps, cfg.batch_size) == (1e-3, 20000, 32)
     lstm = preset("repeat_copy", "fast", "lstm")
     assert "curriculum_steps" not in lstm["train"] and lstm["model"]["hidden_size"] == 512

@@ -171,13 +171,22 @@ class RepeatCopyTask(Task):
         lstm_lr=3e-5,
         fast_steps=20000,
         fast_eval_every=500,
-        fast_task={"same_length": True},
+        # one length a batch; from the full range on, a repeat count a sequence
+        fast_task={"same_length": True, "same_repeats": False},
         target_cost=0.1,
         # measured over seeds (ntm_nb/pretrained/sweeps): the paper's 100 units stayed on
-        # the plateau (0/2); 32 units and a curriculum of the repeat count alone (one repeat
-        # at first, up to 10 by step 5,000), without a rollback, is the best recipe so far
-        fast_model={"controller_size": 32},
-        fast_train={"curriculum_steps": 5000, "curriculum_of": "repeats"},
+        # the plateau (0/2); 32 units, two read heads, a paced curriculum of the repeat
+        # count that starts without the end marker, counts side by side and a rollback
+        # once the range is full (repeat-copy-heads2-mixed-rollback) is the best so far
+        fast_model={"controller_size": 32, "num_read_heads": 2},
+        fast_train={
+            "curriculum_steps": 20000,
+            "curriculum_of": "repeats",
+            "curriculum_pace": 0.05,
+            "curriculum_lesson": True,
+            "rollback": 10.0,
+            "rollback_after_curriculum": True,
+        },
     )
     bits: int = 8  # width of each random binary vector
     min_len: int = 1  # shortest sequence (paper: 1)
