@@ -292,7 +292,14 @@ def _paced_curriculum_grows(
     if config.curriculum_pace is None or out == 0 or history.step[-1] >= config.curriculum_steps:
         return False
     levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
-    return len(history.curriculum_step) < levels and wrong / out < config.curriculum_pace
+    return _levels_met(history) < levels and wrong / out < config.curriculum_pace
+
+
+def _levels_met(history: History) -> int:
+    """The paced curriculum's levels met since the run's start or its last restart (a
+    restarted run, new weights, starts the paced curriculum again at level 0)."""
+    since = history.restart_step[-1] if history.restart_step else 0
+    return sum(1 for step in history.curriculum_step if step > since)
 
 
 def _curriculum_is_full(config: TrainConfig, task: Task, history: History, step: int) -> bool:
@@ -303,7 +310,7 @@ def _curriculum_is_full(config: TrainConfig, task: Task, history: History, step:
     if config.curriculum_pace is None:
         return False
     levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
-    return len(history.curriculum_step) >= levels
+    return _levels_met(history) >= levels
 
 
 def _backward(loss: Tensor) -> None:
@@ -480,7 +487,7 @@ def train(
             if state.step < config.curriculum_steps:
                 level = None
                 if config.curriculum_pace is not None:  # paced: the levels reached so far
-                    level = len(history.curriculum_step)
+                    level = _levels_met(history)
                     if lesson is not None:  # level 0 is the lesson, then the task's sizes
                         source, level = (lesson, 0) if level == 0 else (task, level - 1)
                 source = curriculum_task(

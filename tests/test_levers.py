@@ -345,6 +345,28 @@ def test_a_first_lesson_comes_before_the_paced_sizes(monkeypatch):
     assert drawn == [(False, 0), (False, 0), (True, 0), (True, 0), (True, 1), (True, 1)]
 
 
+def test_a_restart_starts_a_paced_curriculum_again(monkeypatch):
+    """``restart_after`` with a paced curriculum: the new weights start again at level 0
+    (the lesson), and the levels met before the restart stay in the history."""
+    levels: list[int | None] = []
+    real = train_module.curriculum_task
+
+    def spy(task, step, steps, gen, grows="all", level=None):
+        levels.append(level if task.end_marker else -1)  # -1: the lesson
+        return real(task, step, steps, gen, grows, level)
+
+    monkeypatch.setattr(train_module, "curriculum_task", spy)
+    torch.manual_seed(0)
+    model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
+    cfg = config(steps=12, curriculum_steps=100, curriculum_pace=0.999, curriculum_lesson=True,
+                 restart_after=8, target_cost=0.0)  # fmt: skip
+    history = train(model, REPEAT, cfg, progress=False).history
+    assert history.restart_step == [8] and history.curriculum_step == [2, 4, 6, 10, 12]
+    # steps 1-2 the lesson, then a level every 2 steps up to the full range (level 2) at
+    # steps 7-8; after the restart at step 8, steps 9-10 the lesson again
+    assert levels == [-1, -1, 0, 0, 1, 1, 2, 2, -1, -1, 0, 0]
+
+
 def test_curriculum_lesson_is_checked_and_is_a_flag(tmp_path, capsys):
     with pytest.raises(ValueError, match="curriculum_lesson: .*set curriculum_pace"):
         TrainConfig(curriculum_steps=5, curriculum_lesson=True)
