@@ -289,10 +289,10 @@ def _paced_curriculum_grows(
     at a regular training record (every ``log_every`` steps, so that a run split at any
     step decides as an unsplit one): the error rate since the last one is below the pace
     and the curriculum is still on, below its full range."""
-    if config.curriculum_pace is None or out == 0 or history.step[-1] >= config.curriculum_steps:
+    if config.curriculum_pace is None or out == 0:
         return False
-    levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
-    return _levels_met(history) < levels and wrong / out < config.curriculum_pace
+    full = _curriculum_is_full(config, task, history, history.step[-1])
+    return not full and wrong / out < config.curriculum_pace
 
 
 def _levels_met(history: History) -> int:
