@@ -74,6 +74,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
         "(repeat copy; its lengths then span their range from the start)",
     ),
     (
+        "--curriculum-patience",
+        "curriculum_patience",
+        int,
+        "with --curriculum-pace: start again from new initial weights when the curriculum "
+        "has met no level for N steps (since the start, its last level or the last restart)",
+    ),
+    (
         "--curriculum-lesson",
         "curriculum_lesson",
         _parse_bool,

@@ -5,13 +5,12 @@
   gradient clipping, a history, periodic evaluation on a fixed held-out set, early stop
   at a target cost, a tqdm progress bar, callbacks, checkpoints, exact resume, and a
   clean stop on KeyboardInterrupt that keeps the model, the history and a checkpoint.
-* ``preset(task, name, kind)`` — per task, the paper's settings and our measured fast
-  settings, read from the task's ``presets`` (``ntm_nb.tasks.TaskPresets``).
 
 The records a run produces (``History``, ``TrainState``, ``EvalResult``, ``TrainResult``)
 live in ``ntm_nb.records``; the optimizers in ``ntm_nb.optim``; the loss and ``evaluate``
 in ``ntm_nb.evaluation``; the learning-rate and curriculum schedules in
-``ntm_nb.schedules`` (all re-exported here).
+``ntm_nb.schedules``; the presets (``preset``) in ``ntm_nb.presets`` (all re-exported
+here).
 """
 
 from __future__ import annotations
@@ -43,9 +42,10 @@ from ntm_nb.evaluation import (
 )
 from ntm_nb.model import is_ntm, warn_compile_failed
 from ntm_nb.optim import OPTIMIZERS, make_optimizer
+from ntm_nb.presets import KINDS, PRESETS, preset
 from ntm_nb.records import BestState, EvalResult, History, TrainResult, TrainState
 from ntm_nb.schedules import check_curriculum, curriculum_levels, curriculum_task, scheduled_lr
-from ntm_nb.tasks import TASKS, Task, bit_errors, task_class
+from ntm_nb.tasks import Task, bit_errors
 from ntm_nb.tasks.base import check_seed, output_weights
 
 __all__ = [
@@ -132,6 +132,10 @@ class TrainConfig:
     # when the run has not reached target_cost this many steps after its start (or its last
     # restart), start again from new initial weights and a new optimizer (0: off)
     restart_after: int = 0
+    # with a paced curriculum: when it has met no level for this many steps (since the
+    # run's start, its last level or its last restart), below its full range, start
+    # again from new initial weights and a new optimizer, as restart_after does (0: off)
+    curriculum_patience: int = 0
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -187,6 +191,12 @@ class TrainConfig:
                 "curriculum_lesson: the first lesson ends when the pace is met; set "
                 "curriculum_pace (and curriculum_steps), or curriculum_lesson=False (off)"
             )
+        check_positive_int("curriculum_patience", self.curriculum_patience, 0)
+        if self.curriculum_patience and self.curriculum_pace is None:
+            raise ValueError(
+                "curriculum_patience: counts the steps since a paced curriculum's last level; "
+                "set curriculum_pace (and curriculum_steps), or curriculum_patience=0 (off)"
+            )
         check_positive_int("warmup_steps", self.warmup_steps, 0)
         check_positive_int("restart_after", self.restart_after, 0)
         if self.restart_after and self.target_cost is None:
@@ -197,56 +207,6 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-# DEPARTURE from the paper for the default ("fast") preset: Adam with batches of 32 and a
-# global-norm clip, as Collier & Beel recommend. Per sequence it learns about as fast as
-# the paper's RMSProp at batch 1, but a batch of 32 costs little more than one sequence
-# on a CPU, so it converges many times sooner in wall-clock time. Per task, the steps,
-# rates and task fields come from the task's ``presets``.
-_FAST_TRAIN = {"batch_size": 32, "optimizer": "adam", "clip_value": None, "clip_norm": 50.0}
-PRESETS = ("fast", "paper")
-KINDS = ("ntm", "lstm")  # the NTM, or the paper's 3-layer LSTM baseline
-
-
-def preset(task: str | Task | type[Task], name: str = "fast", kind: str = "ntm") -> dict:
-    """Settings for ``task``: ``{"model": ..., "train": ..., "task": ...}`` overrides.
-
-    ``task`` is a name in ``ntm_nb.tasks.TASKS`` (or a task, or its class); ``name`` is
-    "fast" (the default: measured here) or "paper" (section 4 as written); ``kind`` is
-    "ntm" or "lstm" (the paper's 3-layer baseline). Heads: the paper's "1 head" means one
-    read and one write head.
-    """
-    if isinstance(task, str):
-        cls = task_class(task)
-    elif isinstance(task, Task) or (isinstance(task, type) and issubclass(task, Task)):
-        cls = task if isinstance(task, type) else type(task)
-    else:
-        raise TypeError(f"task: expected a task name ({', '.join(TASKS)}), got {task!r}")
-    check_choice("preset", name, PRESETS)
-    check_choice("kind", kind, KINDS)
-    p = cls.presets
-    if kind == "ntm":
-        model, lr = dict(p.paper_model), p.paper_lr
-    else:
-        model, lr = {"hidden_size": p.lstm_hidden, "num_layers": 3}, p.lstm_lr
-    if name == "paper":
-        train = {"batch_size": 1, "optimizer": "rmsprop", "lr": lr, "clip_value": 10.0}
-        return {"model": model, "train": train, "task": {}}
-    if kind == "ntm" and p.fast_model is not None:
-        model = dict(p.fast_model)
-    train = {
-        **_FAST_TRAIN,
-        "batch_size": p.fast_batch_size,
-        "lr": p.fast_lr if kind == "ntm" else p.fast_lstm_lr,
-        "steps": p.fast_steps,
-        "eval_every": p.fast_eval_every,
-    }
-    if kind == "ntm":
-        train.update(p.fast_train)
-        if p.fast_train.get("restart_after"):
-            train.setdefault("target_cost", p.target_cost)
-    return {"model": model, "train": train, "task": dict(p.fast_task)}
 
 
 def _keep_best_or_roll_back(
@@ -311,6 +271,16 @@ def _curriculum_is_full(config: TrainConfig, task: Task, history: History, step:
         return False
     levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
     return _levels_met(history) >= levels
+
+
+def _curriculum_stalled(config: TrainConfig, task: Task, history: History, step: int) -> bool:
+    """``TrainConfig.curriculum_patience``: whether a paced curriculum below its full range
+    has met no level for ``curriculum_patience`` steps up to ``step``, counted from the
+    run's start, its last level met or its last restart, whichever is latest."""
+    if not config.curriculum_patience or _curriculum_is_full(config, task, history, step):
+        return False
+    since = max([0, *history.restart_step[-1:], *history.curriculum_step[-1:]])
+    return step - since >= config.curriculum_patience
 
 
 def _backward(loss: Tensor) -> None:
@@ -429,8 +399,9 @@ def train(
             f"curriculum_lesson: task {task.name!r} has no first lesson (Task.first_lesson); "
             "use curriculum_lesson=False (off)"
         )
-    if config.restart_after and not hasattr(model, "config"):
-        raise TypeError("restart_after: needs a model built from a config (an NTM or LSTMBaseline)")
+    for name in ("restart_after", "curriculum_patience"):
+        if getattr(config, name) and not hasattr(model, "config"):
+            raise TypeError(f"{name}: needs a model built from a config (an NTM or LSTMBaseline)")
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -553,6 +524,9 @@ def train(
                 if state.step % config.log_every == 0:  # a regular record: judge the pace
                     if _paced_curriculum_grows(config, task, history, *state.pace_window):
                         history.curriculum_step.append(state.step)
+                    elif not last and _curriculum_stalled(config, task, history, state.step):
+                        _restart(model, state, config)
+                        opt = state.optimizer
                     state.pace_window = (0.0, 0.0)
                 run_loss, run_bits, run_n, run_seqs = 0.0, 0.0, 0, 0
                 stop = notify("log")

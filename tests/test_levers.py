@@ -367,6 +367,68 @@ def test_a_restart_starts_a_paced_curriculum_again(monkeypatch):
     assert levels == [-1, -1, 0, 0, 1, 1, 2, 2, -1, -1, 0, 0]
 
 
+def _levels_at(steps: set[int]):
+    """A ``_paced_curriculum_grows`` that meets a level at these steps only."""
+    return lambda config, task, history, wrong, out: history.step[-1] in steps
+
+
+def test_a_paced_curriculum_that_stalls_restarts_from_new_weights(monkeypatch):
+    """``curriculum_patience``: no level met for 4 steps (records every 2) restarts; a
+    level met starts the count again, and so does a restart; never at the last step."""
+    monkeypatch.setattr(train_module, "_paced_curriculum_grows", _levels_at({2, 12}))
+    cfg = config(steps=16, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
+    model = small_ntm()
+    first = {k: v.clone() for k, v in model.state_dict().items()}
+    history = train(model, COPY, cfg, progress=False).history
+    # level at 2; none by 6: restart; none by 10: restart; level at 12; none by 16 (last)
+    assert history.curriculum_step == [2, 12] and history.restart_step == [6, 10]
+    assert any(not torch.equal(v, first[k]) for k, v in model.state_dict().items())
+
+
+def test_patience_waits_while_levels_are_met_and_once_the_range_is_full(monkeypatch):
+    monkeypatch.setattr(train_module, "_paced_curriculum_grows", _levels_at({2, 4}))
+    cfg = config(steps=16, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
+    torch.manual_seed(0)
+    model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
+    history = train(model, REPEAT, cfg, progress=False).history
+    # REPEAT's lengths and repeats 1..3 grow together: the full range after 2 levels (at
+    # step 4); from then on no restart, however long no level comes
+    assert curriculum_levels(REPEAT, "all") == 2
+    assert history.restart_step == [] and history.curriculum_step == [2, 4]
+
+
+def test_a_run_with_patience_restarts_resumes_exactly(tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "_paced_curriculum_grows", _levels_at({2}))
+    cfg = config(steps=12, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
+    straight = small_ntm()
+    assert train(straight, COPY, cfg, progress=False).history.restart_step == [6, 10]
+    half = small_ntm()
+    train(half, COPY, cfg, progress=False, checkpoint_dir=tmp_path,
+          callbacks=[lambda info: info["event"] == "log" and info["step"] == 8])  # fmt: skip
+    resumed = load(tmp_path)
+    state = load_train_state(tmp_path, resumed, cfg)
+    assert state.history.restart_step == [6]
+    train(resumed, COPY, cfg, state=state, progress=False)
+    assert state.history.restart_step == [6, 10]
+    for a, b in zip(straight.parameters(), resumed.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_curriculum_patience_is_checked_and_is_a_flag(tmp_path, capsys):
+    with pytest.raises(ValueError, match="curriculum_patience"):
+        TrainConfig(curriculum_patience=-1)
+    with pytest.raises(ValueError, match="curriculum_patience: .*set curriculum_pace"):
+        TrainConfig(curriculum_steps=5, curriculum_patience=100)
+    out = tmp_path / "run"
+    code = main(["train", "repeat_copy", "--steps", "2", "--curriculum-patience", "1000",
+                 "--no-compile", "--controller-size", "8", "--memory-rows", "8",
+                 "--batch-size", "2", "--eval-sequences", "2", "--no-progress",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    record = json.loads((out / "model.json").read_text())
+    assert record["train_config"]["curriculum_patience"] == 1000
+
+
 def test_curriculum_lesson_is_checked_and_is_a_flag(tmp_path, capsys):
     with pytest.raises(ValueError, match="curriculum_lesson: .*set curriculum_pace"):
         TrainConfig(curriculum_steps=5, curriculum_lesson=True)
