@@ -54,6 +54,12 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--threads", "threads", int, "torch CPU threads"),
     ("--warmup-steps", "warmup_steps", int, "raise the learning rate linearly over N steps"),
     (
+        "--rollback-lr-factor",
+        "rollback_lr_factor",
+        float,
+        "with --rollback: multiply the lr by this at each rollback (default 0.5; 1 keeps it)",
+    ),
+    (
         "--restart-after",
         "restart_after",
         int,
@@ -108,8 +114,9 @@ _OFF_AT_ZERO_FLAGS = (
     (
         "--rollback",
         "rollback",
-        "go back to the best evaluation (weights, optimizer state) and halve the lr when one "
-        "is worse than it by more than this many bits per sequence (0 disables)",
+        "go back to the best evaluation (weights, optimizer state) and halve the lr "
+        "(--rollback-lr-factor) when one is worse than it by more than this many bits per "
+        "sequence (0 disables)",
     ),
     (
         "--curriculum-pace",

@@ -125,6 +125,8 @@ class TrainConfig:
     # when a held-out evaluation is worse than the best so far by more than this many bits
     # per sequence, go back to the best one's weights and optimizer state and halve the lr
     rollback: float | None = None
+    # the factor a rollback multiplies the lr by (0.5: halved, the default; 1: kept)
+    rollback_lr_factor: float = 0.5
     # True: the rollback keeps no best and never rolls back until the curriculum has its
     # full range (a paced one: every level met), while the held-out cost, always the full
     # range, says little about a run that trains on the small sizes
@@ -159,6 +161,7 @@ class TrainConfig:
             ("max_seconds", "a finite number > 0, or None (no time limit)", lambda v: v > 0, True),
             ("lr_final", "a number in (0, 1), or None (no decay)", lambda v: 0 < v < 1, True),
             ("rollback", "a finite number > 0, or None (no rollback)", lambda v: v > 0, True),
+            ("rollback_lr_factor", "a number in (0, 1]", lambda v: 0 < v <= 1, False),
             (
                 "curriculum_pace",
                 "an error rate in (0, 1), or None (the schedule alone)",
@@ -210,13 +213,19 @@ class TrainConfig:
 
 
 def _keep_best_or_roll_back(
-    model: nn.Module, opt: torch.optim.Optimizer, state: TrainState, cost: float, margin: float
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    state: TrainState,
+    cost: float,
+    margin: float,
+    factor: float = 0.5,
 ) -> None:
     """``TrainConfig.rollback`` after an evaluation of held-out ``cost``: keep a copy of the
     run at a new best; where the cost is worse than the best by more than ``margin``
-    (``config.rollback``), restore the best's weights and optimizer state and halve the
-    learning rate. The batches drawn since are not drawn again: the run goes on with new
-    data, and its steps count towards ``config.steps``."""
+    (``config.rollback``), restore the best's weights and optimizer state and multiply the
+    learning rate by ``factor`` (``config.rollback_lr_factor``: 0.5, halved, by default).
+    The batches drawn since are not drawn again: the run goes on with new data, and its
+    steps count towards ``config.steps``."""
     best = state.best
     if best is None or cost < best.cost:
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -224,7 +233,7 @@ def _keep_best_or_roll_back(
     elif cost > best.cost + margin:
         model.load_state_dict(best.model)
         opt.load_state_dict(copy.deepcopy(best.optimizer))  # the optimizer steps in place
-        state.lr_scale *= 0.5
+        state.lr_scale *= factor
         state.history.rollback_step.append(state.step)
 
 
@@ -550,7 +559,9 @@ def train(
                         or _curriculum_is_full(config, task, history, state.step)
                     ):
                         cost = ev.bits_per_sequence
-                        _keep_best_or_roll_back(model, opt, state, cost, config.rollback)
+                        _keep_best_or_roll_back(
+                            model, opt, state, cost, config.rollback, config.rollback_lr_factor
+                        )
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 save_checkpoint()
             if stop:

@@ -536,6 +536,24 @@ def test_a_much_worse_evaluation_rolls_back_to_the_best_and_halves_the_lr(tmp_pa
         assert torch.equal(value, at_best["weights"][name]), name
 
 
+def test_a_rollback_multiplies_the_lr_by_its_factor(monkeypatch):
+    """``rollback_lr_factor``: 1 keeps the lr at a rollback, 0.25 quarters it; the weights go
+    back to the best either way."""
+    for factor in (1.0, 0.25):
+        cfg = config(steps=16, curriculum_steps=0, rollback=1.0, rollback_lr_factor=factor)
+        monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 9.0, 20.0, 30.0]))
+        model = small_ntm()
+        state = _fresh_state(model, cfg)
+        train(model, COPY, cfg, state=state, progress=False)
+        # steps 8 and 12 are much worse than step 4's best (step 16, the last, is not judged)
+        assert state.history.rollback_step == [8, 12]
+        assert state.lr_scale == factor**2 and state.best.step == 4
+        assert state.optimizer.param_groups[0]["lr"] == pytest.approx(cfg.lr * factor**2)
+    for bad in (0.0, -0.5, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="rollback_lr_factor"):
+            TrainConfig(rollback_lr_factor=bad)
+
+
 def test_a_rollback_after_the_curriculum_waits_for_its_full_range(monkeypatch):
     """``rollback_after_curriculum``: no best and no rollback while a curriculum grows (on
     a schedule: before step ``curriculum_steps``; paced: before every level is met)."""
@@ -608,6 +626,12 @@ def test_rollback_is_checked_and_is_a_flag(tmp_path, capsys, monkeypatch):
     assert code == 0, capsys.readouterr()
     record = json.loads((tmp_path / "wait" / "model.json").read_text())
     assert record["train_config"]["rollback_after_curriculum"] is True
+    code = main(["train", "copy", "--steps", "2", "--rollback", "5", "--no-compile",
+                 "--rollback-lr-factor", "1", "--controller-size", "8", "--no-progress",
+                 "--out", str(tmp_path / "keep")])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    record = json.loads((tmp_path / "keep" / "model.json").read_text())
+    assert record["train_config"]["rollback_lr_factor"] == 1.0
     # --rollback 0 turns a preset's rollback off, as --clip-norm 0 turns off its clip
     monkeypatch.setitem(make_task("copy").presets.fast_train, "rollback", 10.0)
     assert train_module.preset("copy")["train"]["rollback"] == 10.0
