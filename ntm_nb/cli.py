@@ -54,7 +54,7 @@ from ntm_nb.cli_parser import (
 from ntm_nb.model import NTM, NTMConfig, is_ntm
 from ntm_nb.records import History
 from ntm_nb.sweep import sweep_main
-from ntm_nb.tasks import make_task
+from ntm_nb.tasks import MEASURES, make_task
 from ntm_nb.tasks.base import check_seed
 from ntm_nb.train import (
     TrainConfig,
@@ -185,7 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if result.out_of_time
         else "done"
     )
-    held_out = f": held-out bits/sequence {ev.bits_per_sequence:.3f}" if ev else ""
+    held_out = f": held-out {MEASURES[task.measure]} {getattr(ev, task.measure):.3f}" if ev else ""
     print(f"{status} at step {result.step}{held_out}")
     print(f"checkpoint: {out}")
     return 0

@@ -49,7 +49,7 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
     ("--lr", "lr", float, "learning rate"),
     ("--eval-every", "eval_every", int, "evaluate on the held-out set every N steps"),
     ("--eval-sequences", "eval_sequences", int, "held-out sequences per evaluation"),
-    ("--target-cost", "target_cost", float, "stop once held-out bits per sequence <= this"),
+    ("--target-cost", "target_cost", float, "stop once the held-out cost <= this (N-grams: CE)"),
     ("--checkpoint-every", "checkpoint_every", int, "save a checkpoint every N steps"),
     ("--threads", "threads", int, "torch CPU threads"),
     ("--warmup-steps", "warmup_steps", int, "raise the learning rate linearly over N steps"),

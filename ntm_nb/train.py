@@ -104,7 +104,7 @@ class TrainConfig:
     eval_every: int = 500  # evaluate on the held-out set every this many steps
     eval_sequences: int = 256  # held-out sequences per evaluation
     eval_seed: int = 12345  # seed of the held-out set (fixed: the same set every time)
-    target_cost: float | None = None  # stop early once held-out bits/sequence <= this
+    target_cost: float | None = None  # stop early once the held-out measure <= this
     compile: bool = True  # use the compiled NTM step (falls back to eager if unavailable)
     fast_start: bool = False  # train eagerly while the step compiles in the background
     unroll: int = 1  # compiled steps per call (2: ~10-20% faster steps, a longer compile)
@@ -123,7 +123,8 @@ class TrainConfig:
     warmup_steps: int = 0  # raise the lr linearly to lr over the first N steps (0: off)
     lr_final: float | None = None  # then lower it linearly to this at the last step (None: off)
     # when a held-out evaluation is worse than the best so far by more than this many bits
-    # per sequence, go back to the best one's weights and optimizer state and halve the lr
+    # per sequence (the task's measure), go back to the best one's weights and optimizer
+    # state and multiply the lr by rollback_lr_factor
     rollback: float | None = None
     # the factor a rollback multiplies the lr by (0.5: halved, the default; 1: kept)
     rollback_lr_factor: float = 0.5
@@ -546,7 +547,8 @@ def train(
                 seen = (history.sequences[-1] if history.sequences else 0) + run_seqs
                 history.record_eval(state.step, seen, state.seconds, ev)
                 stop = notify("eval", eval=ev) or stop
-                if config.target_cost is not None and ev.bits_per_sequence <= config.target_cost:
+                cost = getattr(ev, task.measure)  # the task's measure (N-grams: cross-entropy)
+                if config.target_cost is not None and cost <= config.target_cost:
                     result.reached_target = True
                     stop = True
                 elif not last:
@@ -558,7 +560,6 @@ def train(
                         not config.rollback_after_curriculum
                         or _curriculum_is_full(config, task, history, state.step)
                     ):
-                        cost = ev.bits_per_sequence
                         _keep_best_or_roll_back(
                             model, opt, state, cost, config.rollback, config.rollback_lr_factor
                         )

@@ -88,7 +88,7 @@ def test_train_prints_what_it_does(capsys, tmp_path):
     assert code == 0
     assert out.startswith("training ntm on copy: ")
     assert "2 steps of batch 4, adam" in out
-    assert re.search(r"done at step 2: held-out bits/sequence \d+\.\d{3}", out)
+    assert re.search(r"done at step 2: held-out wrong bits per sequence \d+\.\d{3}", out)
     assert f"checkpoint: {tmp_path / 'r'}" in out
     assert "Traceback" not in err
 

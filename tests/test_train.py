@@ -406,6 +406,22 @@ def test_no_early_stop_when_the_target_is_not_met():
     assert not result.reached_target and result.step == 6
 
 
+def test_the_target_is_judged_by_the_tasks_measure():
+    """N-grams is judged by cross-entropy (``measure = "cost_bits"``), not by wrong bits: a
+    target between the two costs must not stop the run (it did, at the first evaluation)."""
+    task = NGramsTask(n=3, length=12)
+    model = NTM(input_size=1, output_size=1, controller_size=8, N=8, M=4)
+    first = train(model, task, quick(steps=1, eval_every=1, lr=1e-12), progress=False)
+    ev = first.final_eval
+    assert ev.bits_per_sequence < ev.cost_bits  # an untrained guess: ~1 bit each, ~half wrong
+    target = (ev.bits_per_sequence + ev.cost_bits) / 2
+    cfg = quick(steps=3, eval_every=1, lr=1e-12, target_cost=target)
+    result = train(model, task, cfg, progress=False)
+    assert not result.reached_target and result.step == 3
+    cfg = quick(steps=3, eval_every=1, lr=1e-12, target_cost=ev.cost_bits + 1.0)
+    assert train(model, task, cfg, progress=False).step == 1
+
+
 def test_callbacks_receive_every_event():
     seen: list[tuple[str, int]] = []
     infos: list[dict[str, Any]] = []
@@ -716,7 +732,9 @@ def test_unroll_is_checked(bad):
 def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
     """32 controller units and two read heads, a paced curriculum of the repeat count with
     its first lesson, counts side by side in a batch of one length, a rollback once the
-    range is full (sweeps/repeat-copy-heads2-mixed-rollback); the LSTM baseline's preset
+    range is full (sweeps/repeat-copy-heads2-mixed-rollback), lr 2e-3 decayed to 1e-4, a
+    fresh start when the curriculum stalls and rollbacks that keep the lr
+    (sweeps/repeat-copy-heads2-mixed-lr2e-3-patience-keeplr); the LSTM baseline's preset
     keeps the paper's model and no curriculum."""
     p = preset("repeat_copy", "fast")
     assert p["model"] == {"controller_size": 32, "num_read_heads": 2}
@@ -728,7 +746,8 @@ def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
         0.05,
     )
     assert cfg.curriculum_lesson and cfg.rollback == 10.0 and cfg.rollback_after_curriculum
-    assert (cfg.lr, cfg.steps, cfg.batch_size) == (1e-3, 20000, 32)
+    assert (cfg.lr, cfg.lr_final, cfg.steps, cfg.batch_size) == (2e-3, 1e-4, 20000, 32)
+    assert (cfg.curriculum_patience, cfg.rollback_lr_factor) == (3000, 1.0)
     lstm = preset("repeat_copy", "fast", "lstm")
     assert "curriculum_steps" not in lstm["train"] and lstm["model"]["hidden_size"] == 512
     assert preset("repeat_copy", "paper")["model"] == {}  # the paper's 100 units

@@ -177,15 +177,22 @@ class RepeatCopyTask(Task):
         # measured over seeds (ntm_nb/pretrained/sweeps): the paper's 100 units stayed on
         # the plateau (0/2); 32 units, two read heads, a paced curriculum of the repeat
         # count that starts without the end marker, counts side by side and a rollback
-        # once the range is full (repeat-copy-heads2-mixed-rollback) is the best so far
+        # once the range is full (repeat-copy-heads2-mixed-rollback: 5/10 at lr 1e-3);
+        # then lr 2e-3 decayed to 1e-4, a fresh start when the curriculum stalls for
+        # 3,000 steps and rollbacks that keep the lr
+        # (repeat-copy-heads2-mixed-lr2e-3-patience-keeplr: 9/10)
+        fast_lr=2e-3,
         fast_model={"controller_size": 32, "num_read_heads": 2},
         fast_train={
+            "lr_final": 1e-4,
             "curriculum_steps": 20000,
             "curriculum_of": "repeats",
             "curriculum_pace": 0.05,
             "curriculum_lesson": True,
+            "curriculum_patience": 3000,
             "rollback": 10.0,
             "rollback_after_curriculum": True,
+            "rollback_lr_factor": 1.0,
         },
     )
     bits: int = 8  # width of each random binary vector
