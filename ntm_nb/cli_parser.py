@@ -60,6 +60,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
         "with --rollback: multiply the lr by this at each rollback (default 0.5; 1 keeps it)",
     ),
     (
+        "--rollback-repeat-lr-factor",
+        "rollback_repeat_lr_factor",
+        float,
+        "with --rollback: the factor instead for a rollback to the same best as the last "
+        "one (no new best since; default: --rollback-lr-factor)",
+    ),
+    (
         "--restart-after",
         "restart_after",
         int,

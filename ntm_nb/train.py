@@ -128,6 +128,9 @@ class TrainConfig:
     rollback: float | None = None
     # the factor a rollback multiplies the lr by (0.5: halved, the default; 1: kept)
     rollback_lr_factor: float = 0.5
+    # the factor for a repeated rollback, one back to the same best as the last rollback
+    # (the run collapsed again from there: its lr is too high there); None: rollback_lr_factor
+    rollback_repeat_lr_factor: float | None = None
     # True: the rollback keeps no best and never rolls back until the curriculum has its
     # full range (a paced one: every level met), while the held-out cost, always the full
     # range, says little about a run that trains on the small sizes
@@ -163,6 +166,12 @@ class TrainConfig:
             ("lr_final", "a number in (0, 1), or None (no decay)", lambda v: 0 < v < 1, True),
             ("rollback", "a finite number > 0, or None (no rollback)", lambda v: v > 0, True),
             ("rollback_lr_factor", "a number in (0, 1]", lambda v: 0 < v <= 1, False),
+            (
+                "rollback_repeat_lr_factor",
+                "a number in (0, 1], or None (rollback_lr_factor)",
+                lambda v: 0 < v <= 1,
+                True,
+            ),
             (
                 "curriculum_pace",
                 "an error rate in (0, 1), or None (the schedule alone)",
@@ -218,24 +227,29 @@ def _keep_best_or_roll_back(
     opt: torch.optim.Optimizer,
     state: TrainState,
     cost: float,
-    margin: float,
-    factor: float = 0.5,
+    config: TrainConfig,
 ) -> None:
     """``TrainConfig.rollback`` after an evaluation of held-out ``cost``: keep a copy of the
     run at a new best; where the cost is worse than the best by more than ``margin``
     (``config.rollback``), restore the best's weights and optimizer state and multiply the
-    learning rate by ``factor`` (``config.rollback_lr_factor``: 0.5, halved, by default).
-    The batches drawn since are not drawn again: the run goes on with new data, and its
-    steps count towards ``config.steps``."""
-    best = state.best
+    learning rate by ``config.rollback_lr_factor`` (0.5, halved, by default), or by
+    ``config.rollback_repeat_lr_factor`` where the last rollback went back to the same best
+    (no new best since: the run collapsed again from there). The batches drawn since are
+    not drawn again: the run goes on with new data, and its steps count towards
+    ``config.steps``."""
+    best, rollbacks = state.best, state.history.rollback_step
     if best is None or cost < best.cost:
         weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
         state.best = BestState(state.step, cost, weights, copy.deepcopy(opt.state_dict()))
-    elif cost > best.cost + margin:
+    elif cost > best.cost + config.rollback:  # type: ignore[operator]
+        repeat = bool(rollbacks) and best.step < rollbacks[-1]  # no new best since the last
+        factor = config.rollback_lr_factor
+        if repeat and config.rollback_repeat_lr_factor is not None:
+            factor = config.rollback_repeat_lr_factor
         model.load_state_dict(best.model)
         opt.load_state_dict(copy.deepcopy(best.optimizer))  # the optimizer steps in place
         state.lr_scale *= factor
-        state.history.rollback_step.append(state.step)
+        rollbacks.append(state.step)
 
 
 def _restart(model: nn.Module, state: TrainState, config: TrainConfig) -> None:
@@ -560,9 +574,7 @@ def train(
                         not config.rollback_after_curriculum
                         or _curriculum_is_full(config, task, history, state.step)
                     ):
-                        _keep_best_or_roll_back(
-                            model, opt, state, cost, config.rollback, config.rollback_lr_factor
-                        )
+                        _keep_best_or_roll_back(model, opt, state, cost, config)
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:
                 save_checkpoint()
             if stop:

@@ -554,6 +554,40 @@ def test_a_rollback_multiplies_the_lr_by_its_factor(monkeypatch):
             TrainConfig(rollback_lr_factor=bad)
 
 
+def test_a_repeated_rollback_to_the_same_best_uses_its_own_factor(monkeypatch):
+    """``rollback_repeat_lr_factor``: a rollback back to the best the last rollback went
+    to (no new best since) multiplies the lr by it; after a new best, a rollback is a
+    first one again (``rollback_lr_factor``)."""
+    # evaluations at 4, 8, ..., 28: best 5 at 4; 8 and 12 roll back to it (first, repeat);
+    # 16 is a new best (4); 20 rolls back to it (first), 24 too (repeat); 28 is the last
+    costs = [5.0, 9.0, 20.0, 4.0, 30.0, 30.0, 30.0]
+    cfg = config(steps=28, curriculum_steps=0, rollback=1.0, rollback_lr_factor=1.0,
+                 rollback_repeat_lr_factor=0.5)  # fmt: skip
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted(costs))
+    model = small_ntm()
+    scales = {}
+
+    def watch(info):
+        if info["event"] == "eval":
+            scales[info["step"]] = state.lr_scale
+
+    state = _fresh_state(model, cfg)
+    train(model, COPY, cfg, state=state, callbacks=[watch], progress=False)
+    assert state.history.rollback_step == [8, 12, 20, 24] and state.best.step == 16
+    # the callback sees each evaluation before its rollback: the scale of the step before
+    assert [scales[s] for s in (12, 16, 20, 24, 28)] == [1.0, 0.5, 0.5, 0.5, 0.25]
+    assert state.lr_scale == 0.25
+    # unset, a repeated rollback uses rollback_lr_factor, as before
+    cfg = config(steps=16, curriculum_steps=0, rollback=1.0, rollback_lr_factor=0.5)
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 9.0, 20.0, 30.0]))
+    state = _fresh_state(model := small_ntm(), cfg)
+    train(model, COPY, cfg, state=state, progress=False)
+    assert state.history.rollback_step == [8, 12] and state.lr_scale == 0.25
+    for bad in (0.0, 2.0, float("inf")):
+        with pytest.raises(ValueError, match="rollback_repeat_lr_factor"):
+            TrainConfig(rollback_repeat_lr_factor=bad)
+
+
 def test_a_rollback_after_the_curriculum_waits_for_its_full_range(monkeypatch):
     """``rollback_after_curriculum``: no best and no rollback while a curriculum grows (on
     a schedule: before step ``curriculum_steps``; paced: before every level is met)."""

@@ -734,7 +734,8 @@ def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
     its first lesson, counts side by side in a batch of one length, a rollback once the
     range is full (sweeps/repeat-copy-heads2-mixed-rollback), lr 2e-3 decayed to 1e-4, a
     fresh start when the curriculum stalls and rollbacks that keep the lr
-    (sweeps/repeat-copy-heads2-mixed-lr2e-3-patience-keeplr); the LSTM baseline's preset
+    (sweeps/repeat-copy-heads2-mixed-lr2e-3-patience-keeplr) but halve it on a repeated
+    rollback to the same best; the LSTM baseline's preset
     keeps the paper's model and no curriculum."""
     p = preset("repeat_copy", "fast")
     assert p["model"] == {"controller_size": 32, "num_read_heads": 2}
@@ -748,6 +749,7 @@ def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
     assert cfg.curriculum_lesson and cfg.rollback == 10.0 and cfg.rollback_after_curriculum
     assert (cfg.lr, cfg.lr_final, cfg.steps, cfg.batch_size) == (2e-3, 1e-4, 20000, 32)
     assert (cfg.curriculum_patience, cfg.rollback_lr_factor) == (3000, 1.0)
+    assert cfg.rollback_repeat_lr_factor == 0.5
     lstm = preset("repeat_copy", "fast", "lstm")
     assert "curriculum_steps" not in lstm["train"] and lstm["model"]["hidden_size"] == 512
     assert preset("repeat_copy", "paper")["model"] == {}  # the paper's 100 units

@@ -180,7 +180,9 @@ class RepeatCopyTask(Task):
         # once the range is full (repeat-copy-heads2-mixed-rollback: 5/10 at lr 1e-3);
         # then lr 2e-3 decayed to 1e-4, a fresh start when the curriculum stalls for
         # 3,000 steps and rollbacks that keep the lr
-        # (repeat-copy-heads2-mixed-lr2e-3-patience-keeplr: 9/10)
+        # (repeat-copy-heads2-mixed-lr2e-3-patience-keeplr: 9/10, 8/10 on fresh seeds
+        # 10-19, one of the two misses after 11 rollbacks in a row to one best); a
+        # repeated rollback to the same best halves the lr
         fast_lr=2e-3,
         fast_model={"controller_size": 32, "num_read_heads": 2},
         fast_train={
@@ -193,6 +195,7 @@ class RepeatCopyTask(Task):
             "rollback": 10.0,
             "rollback_after_curriculum": True,
             "rollback_lr_factor": 1.0,
+            "rollback_repeat_lr_factor": 0.5,
         },
     )
     bits: int = 8  # width of each random binary vector
