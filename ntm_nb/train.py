@@ -230,8 +230,8 @@ def _keep_best_or_roll_back(
     config: TrainConfig,
 ) -> None:
     """``TrainConfig.rollback`` after an evaluation of held-out ``cost``: keep a copy of the
-    run at a new best; where the cost is worse than the best by more than ``margin``
-    (``config.rollback``), restore the best's weights and optimizer state and multiply the
+    run at a new best; where the cost is worse than the best by more than
+    ``config.rollback``, restore the best's weights and optimizer state and multiply the
     learning rate by ``config.rollback_lr_factor`` (0.5, halved, by default), or by
     ``config.rollback_repeat_lr_factor`` where the last rollback went back to the same best
     (no new best since: the run collapsed again from there). The batches drawn since are
