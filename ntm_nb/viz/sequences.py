@@ -65,12 +65,13 @@ def _time_image(
     ylabel: str,
     cmap: Any = WEIGHT_CMAP,
     norm: Any = None,
+    title_size: float = 10,
 ) -> AxesImage:
     """A (T, C) array as an image with time across and channel / row down, on 0..1
     (``norm``: another scale of 0..1, e.g. ``weight_norm()`` for weightings)."""
     norm = norm if norm is not None else Normalize(0.0, 1.0)
     im = ax.imshow(data.T, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=title_size)
     ax.set_ylabel(ylabel)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))

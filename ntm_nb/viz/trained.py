@@ -519,8 +519,7 @@ def _draw_query_and_answer(
     )
     for i, (data, title, t0) in enumerate(panels):
         ax = fig.add_subplot(sub[0, i])
-        _time_image(ax, data, title, "channel" if i == 0 else "")
-        ax.set_title(title, fontsize=8)
+        _time_image(ax, data, title, "channel" if i == 0 else "", title_size=8)
         last = data.shape[0] - 1  # the answer's panels are narrow: their first step only
         ticks = [0, last] if i == 0 and last > 0 else [0]
         ax.set_xticks(ticks, [str(t0 + k) for k in ticks])
