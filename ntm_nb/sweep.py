@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ntm_nb._checks import check_positive_int
 from ntm_nb.checkpoint import load_record
 from ntm_nb.checkpoint_io import replace_file
 from ntm_nb.records import History
@@ -202,6 +203,8 @@ def sweep(
     seeds = [int(s) for s in seeds]
     if not seeds or min(seeds) < 0:
         raise ValueError(f"seeds: expected at least one seed, all >= 0, got {seeds!r}")
+    if num_cpus is not None:  # Ray would wait for ever on 0 cores, and fail deep on < 0
+        check_positive_int("num_cpus", num_cpus)
     grid = _grid(settings or {})
     out = Path(out)
     target = _target_of(task, train_args)

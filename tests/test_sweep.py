@@ -123,6 +123,17 @@ def test_a_bad_train_flag_fails_before_any_trial(tmp_path, capsys):
     assert "--seeds" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("bad", [0, -1])
+def test_a_core_count_below_one_fails_before_ray_starts(tmp_path, capsys, bad):
+    """Ray would wait for ever for a trial's core with num_cpus=0, and fail from deep
+    inside with a negative count: both are refused first, naming the parameter."""
+    with pytest.raises(ValueError, match=r"num_cpus: must be an integer >= 1"):
+        sweep("copy", [0], out=tmp_path / "x", num_cpus=bad)
+    assert not ray.is_initialized() and not (tmp_path / "x").exists()
+    assert main(["sweep", "copy", "--num-cpus", str(bad), "--out", str(tmp_path / "y")]) == 2
+    assert "num_cpus: must be an integer >= 1" in capsys.readouterr().err
+
+
 def test_the_shipped_sweeps_load_and_summarise():
     """Every shipped sweep reads back, and its summary counts what its rows say."""
     shipped = sorted((ROOT / "ntm_nb" / "pretrained" / "sweeps").glob("*/results.csv"))
