@@ -26,6 +26,7 @@ from ntm_nb import NTM, NTMConfig, NTMState
 
 
 def _carry(state: NTMState) -> tuple:
+    """The state as plain tuples: scan's body may not return a named tuple (torch 2.13)."""
     return (tuple(state.controller), state.memory, state.w, state.r)
 
 
