@@ -87,6 +87,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
         "(repeat copy; its lengths then span their range from the start)",
     ),
     (
+        "--curriculum-pace-per",
+        "curriculum_pace_per",
+        str,
+        "what --curriculum-pace counts: bit (default; wrong bits per output bit, an error "
+        "rate) or sequence (wrong bits per sequence)",
+    ),
+    (
         "--curriculum-patience",
         "curriculum_patience",
         int,

@@ -109,8 +109,9 @@ class TrainState:
     seconds: float = 0.0
     best: BestState | None = None  # with TrainConfig.rollback: the best evaluation so far
     lr_scale: float = 1.0  # the lr's factor after rollbacks (times their factor at each)
-    # with TrainConfig.curriculum_pace: (wrong, all) output bits since the last regular
-    # training record, the window the pace is judged on
+    # with TrainConfig.curriculum_pace: (wrong bits, output bits or sequences as
+    # curriculum_pace_per says) since the last regular training record, the window the
+    # pace is judged on
     pace_window: tuple[float, float] = (0.0, 0.0)
 
 

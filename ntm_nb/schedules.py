@@ -6,6 +6,10 @@
   that grows the task's size range from its smallest, on a schedule or (``level``) one
   size at a time; ``curriculum_levels`` says how many sizes it grows through;
   ``check_curriculum`` says whether a task has a range to grow.
+* ``levels_met``, ``curriculum_is_full``, ``paced_curriculum_grows``,
+  ``curriculum_stalled`` — where a paced curriculum stands, read off a run's ``History``:
+  the levels it met, whether it has its full range, whether it grows now, whether it
+  has stalled (``TrainConfig.curriculum_patience``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,19 @@ from typing import Protocol
 
 import torch
 
+from ntm_nb.records import History
 from ntm_nb.tasks import Task
 
-__all__ = ["scheduled_lr", "check_curriculum", "curriculum_levels", "curriculum_task"]
+__all__ = [
+    "scheduled_lr",
+    "check_curriculum",
+    "curriculum_levels",
+    "curriculum_task",
+    "levels_met",
+    "curriculum_is_full",
+    "paced_curriculum_grows",
+    "curriculum_stalled",
+]
 
 
 class LRSchedule(Protocol):
@@ -123,3 +137,58 @@ def curriculum_task(
     if task.extra_setting is not None:
         extra = draw(*task.extra_training_range(), task.extra_setting.field)
     return task.sized(size, extra)
+
+
+# ----------------------------------------------------------------------------------------
+# A paced curriculum's state, read off a run's history (train calls these at its records)
+# ----------------------------------------------------------------------------------------
+class CurriculumSchedule(Protocol):
+    """The ``TrainConfig`` fields of the curriculum that the functions below read."""
+
+    curriculum_steps: int
+    curriculum_of: str
+    curriculum_pace: float | None
+    curriculum_lesson: bool
+    curriculum_patience: int
+
+
+def paced_curriculum_grows(
+    config: CurriculumSchedule, task: Task, history: History, wrong: float, out: float
+) -> bool:
+    """``TrainConfig.curriculum_pace``: whether the curriculum's top grows by one size now,
+    at a regular training record (every ``log_every`` steps, so that a run split at any
+    step decides as an unsplit one): the error rate since the last one (``wrong`` bits of
+    ``out``, output bits or sequences by ``curriculum_pace_per``) is below the pace and the
+    curriculum is still on, below its full range."""
+    if config.curriculum_pace is None or out == 0:
+        return False
+    full = curriculum_is_full(config, task, history, history.step[-1])
+    return not full and wrong / out < config.curriculum_pace
+
+
+def levels_met(history: History) -> int:
+    """The paced curriculum's levels met since the run's start or its last restart (a
+    restarted run, new weights, starts the paced curriculum again at level 0)."""
+    since = history.restart_step[-1] if history.restart_step else 0
+    return sum(1 for step in history.curriculum_step if step > since)
+
+
+def curriculum_is_full(config: CurriculumSchedule, task: Task, history: History, step: int) -> bool:
+    """Whether the curriculum (if any) trains on the full range after step ``step``: from
+    step ``curriculum_steps`` on, or once a paced curriculum has met every level."""
+    if not config.curriculum_steps or step >= config.curriculum_steps:
+        return True
+    if config.curriculum_pace is None:
+        return False
+    levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
+    return levels_met(history) >= levels
+
+
+def curriculum_stalled(config: CurriculumSchedule, task: Task, history: History, step: int) -> bool:
+    """``TrainConfig.curriculum_patience``: whether a paced curriculum below its full range
+    has met no level for ``curriculum_patience`` steps up to ``step``, counted from the
+    run's start, its last level met or its last restart, whichever is latest."""
+    if not config.curriculum_patience or curriculum_is_full(config, task, history, step):
+        return False
+    since = max([0, *history.restart_step[-1:], *history.curriculum_step[-1:]])
+    return step - since >= config.curriculum_patience

@@ -44,12 +44,21 @@ from ntm_nb.model import is_ntm, warn_compile_failed
 from ntm_nb.optim import OPTIMIZERS, make_optimizer
 from ntm_nb.presets import KINDS, PRESETS, preset
 from ntm_nb.records import BestState, EvalResult, History, TrainResult, TrainState
-from ntm_nb.schedules import check_curriculum, curriculum_levels, curriculum_task, scheduled_lr
+from ntm_nb.schedules import (
+    check_curriculum,
+    curriculum_is_full,
+    curriculum_stalled,
+    curriculum_task,
+    levels_met,
+    paced_curriculum_grows,
+    scheduled_lr,
+)
 from ntm_nb.tasks import Task, bit_errors
 from ntm_nb.tasks.base import check_seed, output_weights
 
 __all__ = [
     "TrainConfig",
+    "PACE_UNITS",
     "preset",
     "PRESETS",
     "KINDS",
@@ -73,6 +82,10 @@ __all__ = [
 # ----------------------------------------------------------------------------------------
 # Configuration
 # ----------------------------------------------------------------------------------------
+#: What ``TrainConfig.curriculum_pace`` counts wrong bits per: an output bit or a sequence.
+PACE_UNITS = ("bit", "sequence")
+
+
 def _check_number(
     config: Any, name: str, accepted: str, ok: Callable[[float], bool], none: bool
 ) -> None:
@@ -117,6 +130,10 @@ class TrainConfig:
     # bits per output bit over the last log_every steps) is below this, and is the full
     # range from step curriculum_steps at the latest (None: the schedule alone)
     curriculum_pace: float | None = None
+    # what curriculum_pace counts: "bit", wrong bits per output bit (an error rate), or
+    # "sequence", wrong bits per sequence (a number > 0), in which a sequence's rare steps
+    # (repeat copy's end marker: 9 bits of up to 809) weigh as much as its long stretches
+    curriculum_pace_per: str = "bit"
     # with a paced curriculum: train on the task's first lesson (Task.first_lesson; repeat
     # copy: no end marker to predict) at the smallest size until the pace is first met
     curriculum_lesson: bool = False
@@ -148,6 +165,8 @@ class TrainConfig:
         for name in ("batch_size", "log_every", "eval_every", "eval_sequences", "unroll"):
             check_positive_int(name, getattr(self, name))
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("curriculum_pace_per", self.curriculum_pace_per, PACE_UNITS)
+        per_sequence = self.curriculum_pace_per == "sequence"
         self.seed = check_seed("seed", self.seed)
         self.eval_seed = check_seed("eval_seed", self.eval_seed)
         # (field, the accepted values in words, the test, None allowed): finite numbers only
@@ -174,8 +193,10 @@ class TrainConfig:
             ),
             (
                 "curriculum_pace",
-                "an error rate in (0, 1), or None (the schedule alone)",
-                lambda v: 0 < v < 1,
+                "a number of wrong bits per sequence > 0, or None (the schedule alone)"
+                if per_sequence
+                else "an error rate in (0, 1), or None (the schedule alone)",
+                (lambda v: v > 0) if per_sequence else (lambda v: 0 < v < 1),
                 True,
             ),
         ):
@@ -264,47 +285,6 @@ def _restart(model: nn.Module, state: TrainState, config: TrainConfig) -> None:
     state.optimizer = make_optimizer(model, config)
     state.best, state.lr_scale = None, 1.0
     state.history.restart_step.append(state.step)
-
-
-def _paced_curriculum_grows(
-    config: TrainConfig, task: Task, history: History, wrong: float, out: float
-) -> bool:
-    """``TrainConfig.curriculum_pace``: whether the curriculum's top grows by one size now,
-    at a regular training record (every ``log_every`` steps, so that a run split at any
-    step decides as an unsplit one): the error rate since the last one is below the pace
-    and the curriculum is still on, below its full range."""
-    if config.curriculum_pace is None or out == 0:
-        return False
-    full = _curriculum_is_full(config, task, history, history.step[-1])
-    return not full and wrong / out < config.curriculum_pace
-
-
-def _levels_met(history: History) -> int:
-    """The paced curriculum's levels met since the run's start or its last restart (a
-    restarted run, new weights, starts the paced curriculum again at level 0)."""
-    since = history.restart_step[-1] if history.restart_step else 0
-    return sum(1 for step in history.curriculum_step if step > since)
-
-
-def _curriculum_is_full(config: TrainConfig, task: Task, history: History, step: int) -> bool:
-    """Whether the curriculum (if any) trains on the full range after step ``step``: from
-    step ``curriculum_steps`` on, or once a paced curriculum has met every level."""
-    if not config.curriculum_steps or step >= config.curriculum_steps:
-        return True
-    if config.curriculum_pace is None:
-        return False
-    levels = curriculum_levels(task, config.curriculum_of) + int(config.curriculum_lesson)
-    return _levels_met(history) >= levels
-
-
-def _curriculum_stalled(config: TrainConfig, task: Task, history: History, step: int) -> bool:
-    """``TrainConfig.curriculum_patience``: whether a paced curriculum below its full range
-    has met no level for ``curriculum_patience`` steps up to ``step``, counted from the
-    run's start, its last level met or its last restart, whichever is latest."""
-    if not config.curriculum_patience or _curriculum_is_full(config, task, history, step):
-        return False
-    since = max([0, *history.restart_step[-1:], *history.curriculum_step[-1:]])
-    return step - since >= config.curriculum_patience
 
 
 def _backward(loss: Tensor) -> None:
@@ -482,7 +462,7 @@ def train(
             if state.step < config.curriculum_steps:
                 level = None
                 if config.curriculum_pace is not None:  # paced: the levels reached so far
-                    level = _levels_met(history)
+                    level = levels_met(history)
                     if lesson is not None:  # level 0 is the lesson, then the task's sizes
                         source, level = (lesson, 0) if level == 0 else (task, level - 1)
                 source = curriculum_task(
@@ -528,7 +508,10 @@ def train(
             run_bits += float(wrong.mean())
             if config.curriculum_pace is not None:
                 window = state.pace_window
-                out = float((output_weights(mask, y) > 0).sum())
+                if config.curriculum_pace_per == "bit":
+                    out = float((output_weights(mask, y) > 0).sum())
+                else:
+                    out = float(x.shape[0])
                 state.pace_window = (window[0] + float(wrong.sum()), window[1] + out)
             run_n += 1
             run_seqs += x.shape[0]
@@ -546,9 +529,9 @@ def train(
                 )
                 bar.set_postfix(loss=f"{run_loss / run_n:.4f}", bits=f"{run_bits / run_n:.2f}")
                 if state.step % config.log_every == 0:  # a regular record: judge the pace
-                    if _paced_curriculum_grows(config, task, history, *state.pace_window):
+                    if paced_curriculum_grows(config, task, history, *state.pace_window):
                         history.curriculum_step.append(state.step)
-                    elif not last and _curriculum_stalled(config, task, history, state.step):
+                    elif not last and curriculum_stalled(config, task, history, state.step):
                         _restart(model, state, config)
                         opt = state.optimizer
                     state.pace_window = (0.0, 0.0)
@@ -572,7 +555,7 @@ def train(
                         opt = state.optimizer
                     elif config.rollback is not None and (
                         not config.rollback_after_curriculum
-                        or _curriculum_is_full(config, task, history, state.step)
+                        or curriculum_is_full(config, task, history, state.step)
                     ):
                         _keep_best_or_roll_back(model, opt, state, cost, config)
             if config.checkpoint_every and state.step % config.checkpoint_every == 0:

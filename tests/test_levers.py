@@ -209,6 +209,18 @@ def test_a_paced_curriculum_grows_when_the_error_rate_is_below_the_pace(monkeypa
     assert history.curriculum_step == [] and levels == [None] * 6
 
 
+def test_a_pace_per_sequence_counts_the_wrong_bits_of_a_sequence(monkeypatch):
+    """``curriculum_pace_per="sequence"``: the pace is wrong bits per sequence. An untrained
+    NTM gets about half of the bits of a length-1 copy (4 bits) wrong: an error rate below
+    0.9 a bit, but more than 0.9 bits a sequence, and fewer than 4.5."""
+    _, per_bit = paced_levels(monkeypatch, config(curriculum_pace=0.9))
+    assert per_bit.curriculum_step == [2, 4]
+    for pace, grown in ((0.9, []), (4.5, [2, 4])):
+        cfg = config(curriculum_pace=pace, curriculum_pace_per="sequence")
+        _, history = paced_levels(monkeypatch, cfg)
+        assert history.curriculum_step == grown, pace
+
+
 def test_a_paced_curriculum_resumes_exactly(tmp_path):
     cfg = config(curriculum_pace=0.999)
     straight = small_ntm()
@@ -231,6 +243,13 @@ def test_curriculum_pace_is_checked_and_is_a_flag(tmp_path, capsys):
     for bad in (0.0, 1.0, float("nan")):
         with pytest.raises(ValueError, match=r"curriculum_pace: .*\(0, 1\)"):
             TrainConfig(curriculum_steps=5, curriculum_pace=bad)
+    # per sequence, the pace is a number of bits: above 1 is fine, 0 or less is not
+    assert TrainConfig(curriculum_steps=5, curriculum_pace=2.5, curriculum_pace_per="sequence")
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match=r"curriculum_pace: .*wrong bits per sequence > 0"):
+            TrainConfig(curriculum_steps=5, curriculum_pace=bad, curriculum_pace_per="sequence")
+    with pytest.raises(ValueError, match=r"curriculum_pace_per: .*'bit', 'sequence'"):
+        TrainConfig(curriculum_steps=5, curriculum_pace=0.1, curriculum_pace_per="bits")
     common = ["--steps", "2", "--curriculum-steps", "2", "--no-compile", "--controller-size",
               "8", "--memory-rows", "8", "--batch-size", "2", "--eval-sequences", "2",
               "--no-progress"]  # fmt: skip
@@ -243,6 +262,16 @@ def test_curriculum_pace_is_checked_and_is_a_flag(tmp_path, capsys):
     code = main(["train", "copy", *common[:2], "--curriculum-pace", "0.05", "--no-progress",
                  "--out", str(tmp_path / "bad")])  # fmt: skip
     assert code != 0 and "curriculum_pace" in capsys.readouterr().err
+    out = tmp_path / "per-sequence"
+    code = main(["train", "copy", *common, "--curriculum-pace", "2", "--curriculum-pace-per",
+                 "sequence", "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    saved = json.loads((out / "model.json").read_text())["train_config"]
+    assert (saved["curriculum_pace"], saved["curriculum_pace_per"]) == (2.0, "sequence")
+    code = main(["train", "copy", *common, "--curriculum-pace", "2", "--curriculum-pace-per",
+                 "seq", "--out", str(tmp_path / "bad-unit")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and "--curriculum-pace-per" in err and "'sequence'" in err, err
 
 
 REPEAT = make_task("repeat_copy", bits=4, max_len=3, max_repeats=3, same_length=True)
@@ -368,14 +397,14 @@ def test_a_restart_starts_a_paced_curriculum_again(monkeypatch):
 
 
 def _levels_at(steps: set[int]):
-    """A ``_paced_curriculum_grows`` that meets a level at these steps only."""
+    """A ``paced_curriculum_grows`` that meets a level at these steps only."""
     return lambda config, task, history, wrong, out: history.step[-1] in steps
 
 
 def test_a_paced_curriculum_that_stalls_restarts_from_new_weights(monkeypatch):
     """``curriculum_patience``: no level met for 4 steps (records every 2) restarts; a
     level met starts the count again, and so does a restart; never at the last step."""
-    monkeypatch.setattr(train_module, "_paced_curriculum_grows", _levels_at({2, 12}))
+    monkeypatch.setattr(train_module, "paced_curriculum_grows", _levels_at({2, 12}))
     cfg = config(steps=16, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
     model = small_ntm()
     first = {k: v.clone() for k, v in model.state_dict().items()}
@@ -386,7 +415,7 @@ def test_a_paced_curriculum_that_stalls_restarts_from_new_weights(monkeypatch):
 
 
 def test_patience_waits_while_levels_are_met_and_once_the_range_is_full(monkeypatch):
-    monkeypatch.setattr(train_module, "_paced_curriculum_grows", _levels_at({2, 4}))
+    monkeypatch.setattr(train_module, "paced_curriculum_grows", _levels_at({2, 4}))
     cfg = config(steps=16, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
     torch.manual_seed(0)
     model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
@@ -398,7 +427,7 @@ def test_patience_waits_while_levels_are_met_and_once_the_range_is_full(monkeypa
 
 
 def test_a_run_with_patience_restarts_resumes_exactly(tmp_path, monkeypatch):
-    monkeypatch.setattr(train_module, "_paced_curriculum_grows", _levels_at({2}))
+    monkeypatch.setattr(train_module, "paced_curriculum_grows", _levels_at({2}))
     cfg = config(steps=12, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
     straight = small_ntm()
     assert train(straight, COPY, cfg, progress=False).history.restart_step == [6, 10]
