@@ -101,6 +101,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
         "has met no level for N steps (since the start, its last level or the last restart)",
     ),
     (
+        "--curriculum-lesson-patience",
+        "curriculum_lesson_patience",
+        int,
+        "with --curriculum-lesson true: start again from new initial weights when the lesson "
+        "is not met N steps after the start (or the last restart)",
+    ),
+    (
         "--curriculum-lesson",
         "curriculum_lesson",
         _parse_bool,

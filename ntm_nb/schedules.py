@@ -150,6 +150,7 @@ class CurriculumSchedule(Protocol):
     curriculum_pace: float | None
     curriculum_lesson: bool
     curriculum_patience: int
+    curriculum_lesson_patience: int
 
 
 def paced_curriculum_grows(
@@ -187,8 +188,12 @@ def curriculum_is_full(config: CurriculumSchedule, task: Task, history: History,
 def curriculum_stalled(config: CurriculumSchedule, task: Task, history: History, step: int) -> bool:
     """``TrainConfig.curriculum_patience``: whether a paced curriculum below its full range
     has met no level for ``curriculum_patience`` steps up to ``step``, counted from the
-    run's start, its last level met or its last restart, whichever is latest."""
-    if not config.curriculum_patience or curriculum_is_full(config, task, history, step):
+    run's start, its last level met or its last restart, whichever is latest; or
+    (``curriculum_lesson_patience``) has not met its first lesson for that many steps."""
+    patience, lesson = config.curriculum_patience, config.curriculum_lesson_patience
+    if not (patience or lesson) or curriculum_is_full(config, task, history, step):
         return False
-    since = max([0, *history.restart_step[-1:], *history.curriculum_step[-1:]])
-    return step - since >= config.curriculum_patience
+    waited = step - max([0, *history.restart_step[-1:], *history.curriculum_step[-1:]])
+    if lesson and config.curriculum_lesson and levels_met(history) == 0 and waited >= lesson:
+        return True
+    return bool(patience) and waited >= patience

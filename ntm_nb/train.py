@@ -159,6 +159,10 @@ class TrainConfig:
     # run's start, its last level or its last restart), below its full range, start
     # again from new initial weights and a new optimizer, as restart_after does (0: off)
     curriculum_patience: int = 0
+    # with curriculum_lesson: the same restart when the lesson is not met this many steps
+    # after the run's start or its last restart, however long curriculum_patience is (a
+    # slow lesson foretells a stall later: measured in the repeat copy sweeps; 0: off)
+    curriculum_lesson_patience: int = 0
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -230,6 +234,13 @@ class TrainConfig:
             raise ValueError(
                 "curriculum_patience: counts the steps since a paced curriculum's last level; "
                 "set curriculum_pace (and curriculum_steps), or curriculum_patience=0 (off)"
+            )
+        check_positive_int("curriculum_lesson_patience", self.curriculum_lesson_patience, 0)
+        if self.curriculum_lesson_patience and not self.curriculum_lesson:
+            raise ValueError(
+                "curriculum_lesson_patience: counts the steps of a paced curriculum's first "
+                "lesson; set curriculum_lesson=True (with curriculum_pace), or "
+                "curriculum_lesson_patience=0 (off)"
             )
         check_positive_int("warmup_steps", self.warmup_steps, 0)
         check_positive_int("restart_after", self.restart_after, 0)
@@ -403,7 +414,7 @@ def train(
             f"curriculum_lesson: task {task.name!r} has no first lesson (Task.first_lesson); "
             "use curriculum_lesson=False (off)"
         )
-    for name in ("restart_after", "curriculum_patience"):
+    for name in ("restart_after", "curriculum_patience", "curriculum_lesson_patience"):
         if getattr(config, name) and not hasattr(model, "config"):
             raise TypeError(f"{name}: needs a model built from a config (an NTM or LSTMBaseline)")
     callbacks = _check_train_arguments(state, callbacks, checkpoint_dir, progress, command)

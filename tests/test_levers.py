@@ -6,6 +6,7 @@ evaluation (``rollback``); runs with any of them resume exactly."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib
 import json
 
@@ -412,6 +413,45 @@ def test_a_paced_curriculum_that_stalls_restarts_from_new_weights(monkeypatch):
     # level at 2; none by 6: restart; none by 10: restart; level at 12; none by 16 (last)
     assert history.curriculum_step == [2, 12] and history.restart_step == [6, 10]
     assert any(not torch.equal(v, first[k]) for k, v in model.state_dict().items())
+
+
+def test_a_slow_lesson_restarts_sooner_than_a_stalled_level(monkeypatch):
+    """``curriculum_lesson_patience``: the lesson (level 0) not met 4 steps after the start
+    or a restart restarts, while a later level waits ``curriculum_patience`` (8)."""
+    monkeypatch.setattr(train_module, "paced_curriculum_grows", _levels_at({14}))
+    cfg = config(steps=30, curriculum_steps=100, curriculum_pace=0.5, curriculum_lesson=True,
+                 curriculum_patience=8, curriculum_lesson_patience=4)  # fmt: skip
+    torch.manual_seed(0)
+    model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
+    history = train(model, REPEAT, cfg, progress=False).history
+    # no lesson by 4, 8, 12: restarts; the lesson at 14; no level by 22: restart (the
+    # lesson's patience again, from 22: no lesson by 26: restart); none by 30 (last)
+    assert history.curriculum_step == [14]
+    assert history.restart_step == [4, 8, 12, 22, 26]
+    # without it, the lesson waits curriculum_patience like any level
+    cfg = dataclasses.replace(cfg, curriculum_lesson_patience=0)
+    history = train(small_repeat_ntm(), REPEAT, cfg, progress=False).history
+    assert history.restart_step == [8, 22]
+
+
+def test_curriculum_lesson_patience_is_checked_and_is_a_flag(tmp_path, capsys):
+    with pytest.raises(ValueError, match="curriculum_lesson_patience"):
+        TrainConfig(curriculum_lesson_patience=-1)
+    with pytest.raises(ValueError, match="curriculum_lesson_patience: .*curriculum_lesson=True"):
+        TrainConfig(curriculum_steps=5, curriculum_pace=0.1, curriculum_lesson_patience=100)
+    out = tmp_path / "run"
+    code = main(["train", "repeat_copy", "--steps", "2", "--curriculum-lesson-patience", "900",
+                 "--no-compile", "--controller-size", "8", "--memory-rows", "8",
+                 "--batch-size", "2", "--eval-sequences", "2", "--no-progress",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    record = json.loads((out / "model.json").read_text())
+    assert record["train_config"]["curriculum_lesson_patience"] == 900
+
+
+def small_repeat_ntm() -> NTM:
+    torch.manual_seed(0)
+    return NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
 
 
 def test_patience_waits_while_levels_are_met_and_once_the_range_is_full(monkeypatch):
