@@ -161,7 +161,7 @@ class TrainConfig:
     curriculum_patience: int = 0
     # with curriculum_lesson: the same restart when the lesson is not met this many steps
     # after the run's start or its last restart, however long curriculum_patience is (a
-    # slow lesson foretells a stall later: measured in the repeat copy sweeps; 0: off)
+    # slow lesson foretells a stall later: notebook 12 measures it; 0: off)
     curriculum_lesson_patience: int = 0
 
     def __post_init__(self) -> None:
