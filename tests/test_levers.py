@@ -117,6 +117,12 @@ def small_ntm() -> NTM:
     return NTM(NTMConfig(input_size=5, output_size=4, controller_size=16, N=12, M=4))
 
 
+def small_repeat_ntm() -> NTM:
+    """A small NTM for REPEAT (repeat copy with 4 bits)."""
+    torch.manual_seed(0)
+    return NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
+
+
 def config(**kw) -> TrainConfig:
     base = dict(steps=8, batch_size=2, optimizer="adam", lr=3e-3, clip_value=None,
                 clip_norm=50.0, log_every=2, eval_every=4, eval_sequences=4, compile=False,
@@ -415,15 +421,25 @@ def test_a_paced_curriculum_that_stalls_restarts_from_new_weights(monkeypatch):
     assert any(not torch.equal(v, first[k]) for k, v in model.state_dict().items())
 
 
+def saved_train_config(tmp_path, capsys, *flags: str) -> dict:
+    """Train a tiny repeat copy run for 2 steps through the CLI with ``flags``: the
+    train_config its checkpoint saved."""
+    out = tmp_path / "run"
+    code = main(["train", "repeat_copy", "--steps", "2", *flags,
+                 "--no-compile", "--controller-size", "8", "--memory-rows", "8",
+                 "--batch-size", "2", "--eval-sequences", "2", "--no-progress",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    return json.loads((out / "model.json").read_text())["train_config"]
+
+
 def test_a_slow_lesson_restarts_sooner_than_a_stalled_level(monkeypatch):
     """``curriculum_lesson_patience``: the lesson (level 0) not met 4 steps after the start
     or a restart restarts, while a later level waits ``curriculum_patience`` (8)."""
     monkeypatch.setattr(train_module, "paced_curriculum_grows", _levels_at({14}))
     cfg = config(steps=30, curriculum_steps=100, curriculum_pace=0.5, curriculum_lesson=True,
                  curriculum_patience=8, curriculum_lesson_patience=4)  # fmt: skip
-    torch.manual_seed(0)
-    model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
-    history = train(model, REPEAT, cfg, progress=False).history
+    history = train(small_repeat_ntm(), REPEAT, cfg, progress=False).history
     # no lesson by 4, 8, 12: restarts; the lesson at 14; no level by 22: restart (the
     # lesson's patience again, from 22: no lesson by 26: restart); none by 30 (last)
     assert history.curriculum_step == [14]
@@ -439,27 +455,14 @@ def test_curriculum_lesson_patience_is_checked_and_is_a_flag(tmp_path, capsys):
         TrainConfig(curriculum_lesson_patience=-1)
     with pytest.raises(ValueError, match="curriculum_lesson_patience: .*curriculum_lesson=True"):
         TrainConfig(curriculum_steps=5, curriculum_pace=0.1, curriculum_lesson_patience=100)
-    out = tmp_path / "run"
-    code = main(["train", "repeat_copy", "--steps", "2", "--curriculum-lesson-patience", "900",
-                 "--no-compile", "--controller-size", "8", "--memory-rows", "8",
-                 "--batch-size", "2", "--eval-sequences", "2", "--no-progress",
-                 "--out", str(out)])  # fmt: skip
-    assert code == 0, capsys.readouterr()
-    record = json.loads((out / "model.json").read_text())
-    assert record["train_config"]["curriculum_lesson_patience"] == 900
-
-
-def small_repeat_ntm() -> NTM:
-    torch.manual_seed(0)
-    return NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
+    saved = saved_train_config(tmp_path, capsys, "--curriculum-lesson-patience", "900")
+    assert saved["curriculum_lesson_patience"] == 900
 
 
 def test_patience_waits_while_levels_are_met_and_once_the_range_is_full(monkeypatch):
     monkeypatch.setattr(train_module, "paced_curriculum_grows", _levels_at({2, 4}))
     cfg = config(steps=16, curriculum_steps=100, curriculum_pace=0.5, curriculum_patience=4)
-    torch.manual_seed(0)
-    model = NTM(NTMConfig(input_size=6, output_size=5, controller_size=8, N=12, M=4))
-    history = train(model, REPEAT, cfg, progress=False).history
+    history = train(small_repeat_ntm(), REPEAT, cfg, progress=False).history
     # REPEAT's lengths and repeats 1..3 grow together: the full range after 2 levels (at
     # step 4); from then on no restart, however long no level comes
     assert curriculum_levels(REPEAT, "all") == 2
@@ -488,14 +491,8 @@ def test_curriculum_patience_is_checked_and_is_a_flag(tmp_path, capsys):
         TrainConfig(curriculum_patience=-1)
     with pytest.raises(ValueError, match="curriculum_patience: .*set curriculum_pace"):
         TrainConfig(curriculum_steps=5, curriculum_patience=100)
-    out = tmp_path / "run"
-    code = main(["train", "repeat_copy", "--steps", "2", "--curriculum-patience", "1000",
-                 "--no-compile", "--controller-size", "8", "--memory-rows", "8",
-                 "--batch-size", "2", "--eval-sequences", "2", "--no-progress",
-                 "--out", str(out)])  # fmt: skip
-    assert code == 0, capsys.readouterr()
-    record = json.loads((out / "model.json").read_text())
-    assert record["train_config"]["curriculum_patience"] == 1000
+    saved = saved_train_config(tmp_path, capsys, "--curriculum-patience", "1000")
+    assert saved["curriculum_patience"] == 1000
 
 
 def test_curriculum_lesson_is_checked_and_is_a_flag(tmp_path, capsys):
