@@ -108,6 +108,13 @@ _TRAIN_FLAGS: tuple[tuple[str, str, Any, str], ...] = (
         "is not met N steps after the start (or the last restart)",
     ),
     (
+        "--restart-schedule",
+        "restart_schedule",
+        _parse_bool,
+        "true: a restart (--restart-after, --curriculum-patience, --curriculum-lesson-patience) "
+        "also starts the lr's warm-up and decay again, as a fresh run would",
+    ),
+    (
         "--curriculum-lesson",
         "curriculum_lesson",
         _parse_bool,
@@ -143,8 +150,8 @@ _OFF_AT_ZERO_FLAGS = (
         "--curriculum-pace",
         "curriculum_pace",
         "with --curriculum-steps: grow the size range one size whenever the training error "
-        "rate (wrong bits per output bit) is below this, full by --curriculum-steps at the "
-        "latest (0 disables)",
+        "is below this, in wrong bits per output bit (or per sequence, with "
+        "--curriculum-pace-per sequence), full by --curriculum-steps at the latest (0 disables)",
     ),
 )
 FAST_START_HELP = "train eagerly while the compiled step builds in the background (not bit-exact)"

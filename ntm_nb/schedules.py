@@ -1,7 +1,8 @@
 """Schedules over a run's steps: the learning rate (warm-up, decay) and the curriculum.
 
 * ``scheduled_lr(config, step)`` — the learning rate of a step under ``warmup_steps`` and
-  ``lr_final``.
+  ``lr_final``; ``schedule_step`` — the step it is given (``restart_schedule``: counted
+  from the last restart).
 * ``curriculum_task(task, step, steps, generator)`` — the task of a step of a curriculum
   that grows the task's size range from its smallest, on a schedule or (``level``) one
   size at a time; ``curriculum_levels`` says how many sizes it grows through;
@@ -23,6 +24,7 @@ from ntm_nb.tasks import Task
 
 __all__ = [
     "scheduled_lr",
+    "schedule_step",
     "check_curriculum",
     "curriculum_levels",
     "curriculum_task",
@@ -40,6 +42,7 @@ class LRSchedule(Protocol):
     lr: float
     warmup_steps: int
     lr_final: float | None
+    restart_schedule: bool
 
 
 def scheduled_lr(config: LRSchedule, step: int) -> float:
@@ -53,6 +56,14 @@ def scheduled_lr(config: LRSchedule, step: int) -> float:
     span = max(1, config.steps - 1 - config.warmup_steps)
     frac = min(1.0, (step - config.warmup_steps) / span)
     return config.lr + (config.lr_final - config.lr) * frac
+
+
+def schedule_step(config: LRSchedule, history: History, step: int) -> int:
+    """The step that ``scheduled_lr`` is given at training step ``step``: the step itself,
+    or with ``TrainConfig.restart_schedule`` the steps since the run's last restart."""
+    if config.restart_schedule and history.restart_step:
+        return step - history.restart_step[-1]
+    return step
 
 
 def _size_field(task: Task) -> str:

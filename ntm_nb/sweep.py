@@ -551,6 +551,8 @@ def sweep_main(argv: Sequence[str], validate: Any) -> int:
             return 0
         if args.task is None or args.out is None:
             raise ValueError("TASK and --out are needed (or --summary DIR)")
+        if args.num_cpus is not None:  # checked here too, to name the flag, not the argument
+            check_positive_int("--num-cpus", args.num_cpus)
         seeds, settings = parse_seeds(args.seeds), _parse_set(args.set)
         for setting in _grid(settings) or [{}]:
             validate(["train", args.task, *train_args, *_flags(setting)])

@@ -51,6 +51,7 @@ from ntm_nb.schedules import (
     curriculum_task,
     levels_met,
     paced_curriculum_grows,
+    schedule_step,
     scheduled_lr,
 )
 from ntm_nb.tasks import Task, bit_errors
@@ -163,6 +164,9 @@ class TrainConfig:
     # after the run's start or its last restart, however long curriculum_patience is (a
     # slow lesson foretells a stall later: notebook 12 measures it; 0: off)
     curriculum_lesson_patience: int = 0
+    # True: a restart also starts the lr's warm-up and decay again, from its step, as a
+    # fresh run would (False: the schedule runs on over the run's steps)
+    restart_schedule: bool = False
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps, 0)
@@ -205,7 +209,8 @@ class TrainConfig:
             ),
         ):
             _check_number(self, name, accepted, ok, none)
-        for name in ("compile", "fast_start", "curriculum_lesson", "rollback_after_curriculum"):
+        for name in ("compile", "fast_start", "curriculum_lesson", "rollback_after_curriculum",
+                     "restart_schedule"):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         if self.threads is not None:
@@ -501,8 +506,9 @@ def train(
             if config.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_(params, config.clip_norm)
             if config.warmup_steps or config.lr_final is not None or state.lr_scale != 1.0:
+                lr = scheduled_lr(config, schedule_step(config, history, state.step))
                 for group in opt.param_groups:
-                    group["lr"] = scheduled_lr(config, state.step) * state.lr_scale
+                    group["lr"] = lr * state.lr_scale
             opt.step()
             state.step += 1
             gen_before = None  # the batch is used: a later interrupt keeps the generator as is

@@ -811,3 +811,33 @@ def test_restart_after_is_checked_and_is_a_flag(tmp_path, capsys):
     record = json.loads((out / "model.json").read_text())
     assert record["train_config"]["restart_after"] == 1
     assert record["history"]["restart_step"] in ([1], [])  # [] if step 1 reached the target
+
+
+@pytest.mark.parametrize("again", [True, False])
+def test_restart_schedule_starts_the_lr_decay_again_at_a_restart(monkeypatch, again):
+    """``restart_schedule``: after a restart (at 4 and 8) the lr is that of a fresh run's
+    step (step 9 of the run: step 1 of the decay); without it the decay runs on."""
+    cfg = config(steps=12, curriculum_steps=0, restart_after=4, target_cost=0.1,
+                 lr_final=1e-4, restart_schedule=again)  # fmt: skip
+    monkeypatch.setattr(train_module, "evaluate_batches", _scripted([5.0, 5.0, 5.0]))
+    model = small_ntm()
+    state = _fresh_state(model, cfg)
+    lrs = {}
+
+    def watch(info):
+        if info["event"] == "log":
+            lrs[info["step"]] = state.optimizer.param_groups[0]["lr"]
+
+    train(model, COPY, cfg, state=state, callbacks=[watch], progress=False)
+    assert state.history.restart_step == [4, 8]
+    assert lrs[2] == pytest.approx(scheduled_lr(cfg, 1))  # before any restart: the same
+    # log at step 10: the lr of its step 9 (0-based), 1 step after the restart at 8
+    assert lrs[10] == pytest.approx(scheduled_lr(cfg, 1 if again else 9))
+    assert lrs[6] == pytest.approx(scheduled_lr(cfg, 1 if again else 5))
+
+
+def test_restart_schedule_is_checked_and_is_a_flag(tmp_path, capsys):
+    with pytest.raises(TypeError, match="restart_schedule: expected True or False"):
+        TrainConfig(restart_schedule="yes")
+    saved = saved_train_config(tmp_path, capsys, "--restart-schedule", "true")
+    assert saved["restart_schedule"] is True

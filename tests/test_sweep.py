@@ -131,7 +131,7 @@ def test_a_core_count_below_one_fails_before_ray_starts(tmp_path, capsys, bad):
         sweep("copy", [0], out=tmp_path / "x", num_cpus=bad)
     assert not (tmp_path / "x").exists()
     assert main(["sweep", "copy", "--num-cpus", str(bad), "--out", str(tmp_path / "y")]) == 2
-    assert "num_cpus: must be an integer >= 1" in capsys.readouterr().err
+    assert "--num-cpus: must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_the_shipped_sweeps_load_and_summarise():
