@@ -750,6 +750,7 @@ def test_the_repeat_copy_fast_preset_is_the_measured_curriculum_recipe():
     assert (cfg.lr, cfg.lr_final, cfg.steps, cfg.batch_size) == (2e-3, 1e-4, 20000, 32)
     assert (cfg.curriculum_patience, cfg.rollback_lr_factor) == (3000, 1.0)
     assert cfg.rollback_repeat_lr_factor == 0.5
+    assert cfg.curriculum_lesson_patience == 1000 and cfg.restart_schedule
     lstm = preset("repeat_copy", "fast", "lstm")
     assert "curriculum_steps" not in lstm["train"] and lstm["model"]["hidden_size"] == 512
     assert preset("repeat_copy", "paper")["model"] == {}  # the paper's 100 units

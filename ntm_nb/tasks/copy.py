@@ -185,7 +185,10 @@ class RepeatCopyTask(Task):
         # repeated rollback to the same best halves the lr (8/10 on fresh seeds 20-29 and
         # 30-39); and a fresh start as soon as the lesson has taken 1,000 steps, since
         # such attempts stalled later in 12 of 16 and none reached the target
-        # (repeat-copy-lesson-patience-seeds50-58: 9/9 on fresh seeds)
+        # (repeat-copy-lesson-patience-seeds50-58: 9/9 on fresh seeds; the preset 9/10
+        # on fresh seeds 60-69); and a restart starts the lr's decay again, since a late
+        # attempt at the decayed lr never met its lesson within 1,000 steps (16 attempts):
+        # repeat-copy-restart-schedule-seeds50-69, 19/19
         fast_lr=2e-3,
         fast_model={"controller_size": 32, "num_read_heads": 2},
         fast_train={
@@ -196,6 +199,7 @@ class RepeatCopyTask(Task):
             "curriculum_lesson": True,
             "curriculum_patience": 3000,
             "curriculum_lesson_patience": 1000,
+            "restart_schedule": True,
             "rollback": 10.0,
             "rollback_after_curriculum": True,
             "rollback_lr_factor": 1.0,
